@@ -1,0 +1,152 @@
+//! The role-session cache, as aws-vault's cached session provider: read; if
+//! more than 15 minutes remain, serve; otherwise refresh under a per-session
+//! cross-process lock, re-reading once the lock is held so that a burst of
+//! callers makes one STS call.
+//!
+//! Entries live in a `SessionStore` (kernel keyring or OS keyring), never in
+//! a file. A corrupt entry is dropped and refreshed, never served.
+
+use sha2::{Digest, Sha256};
+use time::{Duration, OffsetDateTime};
+
+use crate::credentials::Session;
+use crate::profile::RoleSettings;
+use crate::secrets::SessionStore;
+
+/// botocore calls the helper again when less than 15 minutes remain, so a
+/// session we serve must have more than that left.
+pub const REFRESH_WINDOW: Duration = Duration::minutes(15);
+
+/// Names the cache entry for one role session. Every input that changes what
+/// STS would return is hashed in, so changing any of them misses the cache.
+pub fn session_key(role: &RoleSettings, source_access_key_id: &str) -> String {
+    let mut h = Sha256::new();
+    let parts: [&str; 8] = [
+        "v1",
+        &role.role_arn,
+        source_access_key_id,
+        role.mfa_serial.as_deref().unwrap_or(""),
+        role.external_id.as_deref().unwrap_or(""),
+        &role.duration_seconds.map(|d| d.to_string()).unwrap_or_default(),
+        role.role_session_name.as_deref().unwrap_or(""),
+        role.source_identity.as_deref().unwrap_or(""),
+    ];
+    for p in parts {
+        // Length-prefixed, so ("ab","c") and ("a","bc") differ.
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p.as_bytes());
+    }
+    let digest = h.finalize();
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("session:{}:{hex}", role.profile)
+}
+
+/// The entry that remembers which access key id a key profile holds, so the
+/// warm path can name the session entry without opening the OS keyring.
+pub fn key_id_index_name(source_profile: &str) -> String {
+    format!("keyid:{source_profile}")
+}
+
+pub fn is_fresh(session: &Session, now: OffsetDateTime) -> bool {
+    session.expiration - now > REFRESH_WINDOW
+}
+
+pub enum Lookup {
+    Fresh(Session),
+    /// Present but inside the refresh window (or expired).
+    Stale,
+    Missing,
+    /// Unreadable or corrupt: dropped from the store.
+    Dropped,
+}
+
+pub fn lookup(store: &dyn SessionStore, key: &str, now: OffsetDateTime) -> Lookup {
+    let bytes = match store.get(key) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Lookup::Missing,
+        Err(_) => return Lookup::Missing,
+    };
+    match serde_json::from_slice::<Session>(&bytes) {
+        Ok(s) if is_fresh(&s, now) => Lookup::Fresh(s),
+        Ok(_) => Lookup::Stale,
+        Err(_) => {
+            let _ = store.delete(key);
+            Lookup::Dropped
+        }
+    }
+}
+
+pub fn store_session(
+    store: &dyn SessionStore,
+    key: &str,
+    session: &Session,
+) -> Result<(), crate::secrets::Error> {
+    let data = zeroize::Zeroizing::new(serde_json::to_vec(session).unwrap_or_default());
+    store.put(key, &data, session.expiration.unix_timestamp())
+}
+
+/// The recorded access key id of a key profile, if any.
+pub fn indexed_key_id(store: &dyn SessionStore, source_profile: &str) -> Option<String> {
+    let bytes = store.get(&key_id_index_name(source_profile)).ok()??;
+    let id = std::str::from_utf8(&bytes).ok()?.to_string();
+    crate::validate::access_key_id(&id).ok().map(|_| id)
+}
+
+/// Keeps the index for a day at most: a key replaced behind crossrole's back
+/// (not through `setup`) is noticed within that time.
+pub fn record_key_id(store: &dyn SessionStore, source_profile: &str, key_id: &str, now: OffsetDateTime) {
+    let until = (now + Duration::hours(24)).unix_timestamp();
+    let _ = store.put(&key_id_index_name(source_profile), key_id.as_bytes(), until);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::Secret;
+
+    fn role() -> RoleSettings {
+        RoleSettings {
+            profile: "blue".into(),
+            source_profile: "green".into(),
+            role_arn: "arn:aws:iam::222222222222:role/R".into(),
+            mfa_serial: None,
+            external_id: None,
+            duration_seconds: None,
+            role_session_name: None,
+            source_identity: None,
+        }
+    }
+
+    #[test]
+    fn every_setting_changes_the_key() {
+        let base = session_key(&role(), "AKIAAAAAAAAAAAAAAAAA");
+        assert_ne!(base, session_key(&role(), "AKIABBBBBBBBBBBBBBBB"));
+        let variants: Vec<Box<dyn Fn(&mut RoleSettings)>> = vec![
+            Box::new(|r| r.role_arn = "arn:aws:iam::222222222222:role/S".into()),
+            Box::new(|r| r.mfa_serial = Some("arn:aws:iam::1:mfa/x".into())),
+            Box::new(|r| r.external_id = Some("x1".into())),
+            Box::new(|r| r.duration_seconds = Some(900)),
+            Box::new(|r| r.role_session_name = Some("n1".into())),
+            Box::new(|r| r.source_identity = Some("s1".into())),
+        ];
+        for v in variants {
+            let mut r = role();
+            v(&mut r);
+            assert_ne!(base, session_key(&r, "AKIAAAAAAAAAAAAAAAAA"));
+        }
+    }
+
+    #[test]
+    fn freshness_window() {
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let s = |mins: i64| Session {
+            access_key_id: "ASIA".into(),
+            secret_access_key: Secret::new("s".into()),
+            session_token: Secret::new("t".into()),
+            expiration: now + Duration::minutes(mins),
+        };
+        assert!(is_fresh(&s(16), now));
+        assert!(!is_fresh(&s(15), now));
+        assert!(!is_fresh(&s(-1), now));
+    }
+}

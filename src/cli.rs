@@ -1,0 +1,81 @@
+//! Command-line shape (clap derive) only. `lib::run` turns these into
+//! validated inputs for the commands; nothing below knows about clap.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "crossrole",
+    version,
+    about = "Cross-account AWS credentials for the AWS CLI and SDKs: a long-term key in the OS keyring, role sessions cached securely, served through credential_process",
+    long_about = None,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Put the source (green) key in the OS keyring and write both profiles to ~/.aws/config
+    Setup(SetupArgs),
+    /// Print credentials for PROFILE as credential_process JSON (called by the AWS CLI)
+    #[command(name = "credential-process")]
+    CredentialProcess(CredentialProcessArgs),
+}
+
+#[derive(Args, Debug, Default)]
+pub struct SetupArgs {
+    /// The profile holding the IAM user's long-term key
+    #[arg(long, default_value = "green", value_name = "NAME")]
+    pub source_profile: String,
+    /// The profile that assumes the role
+    #[arg(long, default_value = "blue", value_name = "NAME")]
+    pub target_profile: String,
+    /// The role to assume, e.g. arn:aws:iam::222222222222:role/CrossAccountS3Access-Role
+    #[arg(long, value_name = "ARN")]
+    pub role_arn: Option<String>,
+    /// Region for both profiles [default: the profile's, else AWS_REGION / AWS_DEFAULT_REGION, else asked, else us-east-1]
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// AWS CLI output format for both profiles
+    #[arg(long, default_value = "json", value_name = "FORMAT")]
+    pub output: String,
+    /// MFA device ARN (or serial) required by the role's trust policy
+    #[arg(long, value_name = "ARN")]
+    pub mfa_serial: Option<String>,
+    /// External id required by the role's trust policy
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// Role session length in seconds (900-43200; the role's maximum applies)
+    #[arg(long, value_name = "N")]
+    pub duration_seconds: Option<String>,
+    /// Role session name shown in CloudTrail [default: crossrole-<local user>]
+    #[arg(long, value_name = "NAME")]
+    pub role_session_name: Option<String>,
+    /// Source identity set on the role session (must be allowed by the trust policy)
+    #[arg(long, value_name = "ID")]
+    pub source_identity: Option<String>,
+    /// Move the source profile's key from the shared credentials file into the keyring
+    #[arg(long, conflicts_with_all = ["access_key_id", "keys_from_env"])]
+    pub import_credentials: bool,
+    /// With --import-credentials: keep a private (0600) copy of the credentials file before removing the key
+    #[arg(long, requires = "import_credentials")]
+    pub keep_backup: bool,
+    /// Access key id of the source user; the secret is read from stdin (or asked with echo off on a terminal)
+    #[arg(long, value_name = "ID", conflicts_with = "keys_from_env")]
+    pub access_key_id: Option<String>,
+    /// Take the key from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY
+    #[arg(long)]
+    pub keys_from_env: bool,
+    /// Skip the STS checks (GetCallerIdentity and AssumeRole)
+    #[arg(long)]
+    pub no_verify: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CredentialProcessArgs {
+    /// The profile to print credentials for
+    pub profile: String,
+}

@@ -1,0 +1,99 @@
+//! What a command needs from the outside world, passed in rather than reached
+//! for: environment, file locations, clock, secret stores, STS. Tests build
+//! their own; `main` builds the real ones. Stores open lazily, so a command
+//! pays only for the backends it touches.
+
+use std::cell::OnceCell;
+use std::path::PathBuf;
+
+use crate::clock::Clock;
+use crate::credentials::{LongTermKey, Session};
+use crate::env::Env;
+use crate::error::Result;
+use crate::paths::Paths;
+use crate::secrets::{SecretStore, SessionStore};
+use crate::sts::{AssumeRoleRequest, Identity, StsError, StsTarget};
+
+/// The two STS calls, behind a trait so command logic can be tested offline.
+pub trait Sts {
+    fn get_caller_identity(&self, key: &LongTermKey, target: &StsTarget) -> Result<Identity, StsError>;
+    fn assume_role(
+        &self,
+        key: &LongTermKey,
+        target: &StsTarget,
+        req: &AssumeRoleRequest<'_>,
+    ) -> Result<Session, StsError>;
+}
+
+/// The real STS, through the AWS SDK.
+pub struct AwsSts;
+
+impl Sts for AwsSts {
+    fn get_caller_identity(&self, key: &LongTermKey, target: &StsTarget) -> Result<Identity, StsError> {
+        crate::sts::get_caller_identity(key, target)
+    }
+
+    fn assume_role(
+        &self,
+        key: &LongTermKey,
+        target: &StsTarget,
+        req: &AssumeRoleRequest<'_>,
+    ) -> Result<Session, StsError> {
+        crate::sts::assume_role(key, target, req)
+    }
+}
+
+type SecretOpener = Box<dyn Fn(&Env) -> Result<Box<dyn SecretStore>, crate::secrets::Error>>;
+type SessionOpener = Box<dyn Fn(&Env) -> Result<Box<dyn SessionStore>, crate::secrets::Error>>;
+
+/// Secret and session stores, opened on first use and kept for the process.
+pub struct Stores {
+    secret: OnceCell<Box<dyn SecretStore>>,
+    session: OnceCell<Box<dyn SessionStore>>,
+    open_secret: SecretOpener,
+    open_session: SessionOpener,
+}
+
+impl Stores {
+    pub fn real() -> Self {
+        Stores::with_openers(
+            Box::new(crate::secrets::open_secret_store),
+            Box::new(crate::secrets::open_session_store),
+        )
+    }
+
+    pub fn with_openers(open_secret: SecretOpener, open_session: SessionOpener) -> Self {
+        Stores {
+            secret: OnceCell::new(),
+            session: OnceCell::new(),
+            open_secret,
+            open_session,
+        }
+    }
+
+    pub fn secret(&self, env: &Env) -> Result<&dyn SecretStore> {
+        if let Some(s) = self.secret.get() {
+            return Ok(s.as_ref());
+        }
+        let opened = (self.open_secret)(env)?;
+        Ok(self.secret.get_or_init(|| opened).as_ref())
+    }
+
+    pub fn sessions(&self, env: &Env) -> Result<&dyn SessionStore> {
+        if let Some(s) = self.session.get() {
+            return Ok(s.as_ref());
+        }
+        let opened = (self.open_session)(env)?;
+        Ok(self.session.get_or_init(|| opened).as_ref())
+    }
+}
+
+pub struct Deps<'a> {
+    pub env: &'a Env,
+    pub paths: Paths,
+    pub clock: &'a dyn Clock,
+    pub sts: &'a dyn Sts,
+    pub stores: Stores,
+    /// The absolute path written into `credential_process`.
+    pub self_exe: PathBuf,
+}

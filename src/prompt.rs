@@ -1,0 +1,65 @@
+//! Questions asked on the controlling terminal (/dev/tty), never on
+//! stdout/stderr: the AWS CLI captures those when it runs credential_process.
+
+use std::io::{BufRead, BufReader, Write};
+
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+/// Whether a controlling terminal can be opened (a process started by the AWS
+/// CLI from a terminal still has one, even with stdout captured).
+pub fn has_tty() -> bool {
+    open_tty().is_ok()
+}
+
+fn open_tty() -> std::io::Result<std::fs::File> {
+    #[cfg(unix)]
+    let path = "/dev/tty";
+    #[cfg(windows)]
+    let path = "CONIN$";
+    std::fs::OpenOptions::new().read(true).write(true).open(path)
+}
+
+/// Asks a visible question; returns the answer without its line ending.
+pub fn ask(question: &str) -> Result<String> {
+    let mut tty = open_tty().map_err(|_| no_terminal())?;
+    tty.write_all(question.as_bytes())
+        .and_then(|_| tty.flush())
+        .map_err(|e| Error::io("cannot write to the terminal", "/dev/tty", e))?;
+    let mut line = String::new();
+    BufReader::new(tty)
+        .read_line(&mut line)
+        .map_err(|e| Error::io("cannot read from the terminal", "/dev/tty", e))?;
+    if line.is_empty() {
+        return Err(Error::Usage("no answer: the terminal was closed".into()));
+    }
+    Ok(line.trim_end_matches(['\r', '\n']).trim().to_string())
+}
+
+/// Asks for a secret with echo off.
+pub fn ask_secret(question: &str) -> Result<Zeroizing<String>> {
+    open_tty().map_err(|_| no_terminal())?;
+    let answer = rpassword::prompt_password(question)
+        .map_err(|e| Error::io("cannot read from the terminal", "/dev/tty", e))?;
+    Ok(Zeroizing::new(answer.trim().to_string()))
+}
+
+fn no_terminal() -> Error {
+    Error::Usage("no terminal to ask on".into())
+}
+
+/// Reads one line (a secret) from stdin; used when stdin is a pipe.
+pub fn read_secret_line(mut input: impl BufRead) -> Result<Zeroizing<String>> {
+    let mut line = Zeroizing::new(String::new());
+    input
+        .read_line(&mut line)
+        .map_err(|e| Error::io("cannot read the secret from standard input", "stdin", e))?;
+    let trimmed = Zeroizing::new(line.trim().to_string());
+    if trimmed.is_empty() {
+        return Err(Error::Usage(
+            "standard input was empty: pipe the secret access key on one line, e.g. from your password manager".into(),
+        ));
+    }
+    Ok(trimmed)
+}

@@ -1,0 +1,267 @@
+//! The two STS calls crossrole makes: GetCallerIdentity (is this key valid,
+//! which account) and AssumeRole. The SDK client, its TLS stack and the async
+//! runtime are built only here, only when a call is needed: the cached path
+//! never pays for them.
+//!
+//! Credentials are passed explicitly; there is no default credential chain and
+//! no EC2 metadata lookup. Timeouts and retries are bounded so a dead endpoint
+//! fails within 15 seconds.
+
+use std::time::Duration;
+
+use aws_credential_types::Credentials;
+use aws_sdk_sts::config::{BehaviorVersion, Region};
+use aws_sdk_sts::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+use time::OffsetDateTime;
+
+use crate::credentials::{LongTermKey, Secret, Session};
+
+/// Where to send STS requests, as resolved from the profile and environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StsTarget {
+    pub region: String,
+    /// An explicit endpoint (AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL,
+    /// `endpoint_url`, `[services]`); None for the SDK's regional default.
+    pub endpoint_url: Option<String>,
+    /// A PEM bundle to trust in addition to the system roots (AWS_CA_BUNDLE / `ca_bundle`).
+    pub ca_bundle: Option<std::path::PathBuf>,
+}
+
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+    pub user_id: String,
+}
+
+pub struct AssumeRoleRequest<'a> {
+    pub role_arn: &'a str,
+    pub session_name: &'a str,
+    pub duration_seconds: Option<i32>,
+    pub external_id: Option<&'a str>,
+    pub mfa_serial: Option<&'a str>,
+    pub mfa_code: Option<&'a str>,
+    pub source_identity: Option<&'a str>,
+}
+
+/// What went wrong, in terms a user can act on. `code` is the STS error code
+/// when the service answered.
+#[derive(Debug)]
+pub enum StsError {
+    Service { code: String, message: String },
+    Unreachable { endpoint: String, detail: String },
+    Timeout { endpoint: String },
+    BadResponse { detail: String },
+    Setup(String),
+}
+
+impl StsError {
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            StsError::Service { code, .. } => Some(code),
+            _ => None,
+        }
+    }
+}
+
+/// Upper bound for one whole STS operation, retries included.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(14);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+fn endpoint_label(target: &StsTarget) -> String {
+    target
+        .endpoint_url
+        .clone()
+        .unwrap_or_else(|| format!("https://sts.{}.amazonaws.com", target.region))
+}
+
+fn client(target: &StsTarget, key: &Credentials) -> Result<aws_sdk_sts::Client, StsError> {
+    let mut builder = aws_sdk_sts::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(target.region.clone()))
+        .credentials_provider(key.clone())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(200))
+                .with_max_backoff(Duration::from_secs(2)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .read_timeout(ATTEMPT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .operation_timeout(OPERATION_TIMEOUT)
+                .build(),
+        );
+    if let Some(url) = &target.endpoint_url {
+        builder = builder.endpoint_url(url);
+    }
+    if let Some(bundle) = &target.ca_bundle {
+        builder = builder.http_client(http_client_with_bundle(bundle)?);
+    }
+    Ok(aws_sdk_sts::Client::from_conf(builder.build()))
+}
+
+fn http_client_with_bundle(
+    bundle: &std::path::Path,
+) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, StsError> {
+    use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, Connector};
+    let pem = std::fs::read(bundle).map_err(|e| {
+        StsError::Setup(format!(
+            "cannot read the CA bundle {} (AWS_CA_BUNDLE / ca_bundle): {e}",
+            bundle.display()
+        ))
+    })?;
+    let trust = tls::TrustStore::default().with_pem_certificate(pem);
+    let ctx = tls::TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .map_err(|e| StsError::Setup(format!("cannot use the CA bundle {}: {e}", bundle.display())))?;
+    // Same as the SDK's default client (rustls + aws-lc, HTTPS_PROXY / NO_PROXY
+    // from the environment), plus the extra roots.
+    Ok(Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut conn = Connector::builder().proxy_config(ProxyConfig::from_env());
+        if let Some(settings) = settings {
+            conn = conn.connector_settings(settings.clone());
+        }
+        if let Some(sleep) = components.and_then(|c| c.sleep_impl()) {
+            conn = conn.sleep_impl(sleep);
+        }
+        conn.tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ))
+        .tls_context(ctx.clone())
+        .build()
+    }))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, StsError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| StsError::Setup(format!("cannot start the async runtime: {e}")))
+}
+
+fn sdk_credentials(key: &LongTermKey) -> Credentials {
+    Credentials::new(
+        key.access_key_id.clone(),
+        key.secret_access_key.expose().to_string(),
+        None,
+        None,
+        "crossrole",
+    )
+}
+
+fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
+    err: SdkError<E, aws_smithy_runtime_api::http::Response>,
+    target: &StsTarget,
+) -> StsError {
+    let endpoint = endpoint_label(target);
+    match &err {
+        SdkError::ServiceError(se) => {
+            let e = se.err();
+            StsError::Service {
+                code: e.code().unwrap_or("Unknown").to_string(),
+                message: e.message().unwrap_or("").to_string(),
+            }
+        }
+        SdkError::TimeoutError(_) => StsError::Timeout { endpoint },
+        SdkError::DispatchFailure(df) => {
+            if df.is_timeout() {
+                StsError::Timeout { endpoint }
+            } else {
+                StsError::Unreachable {
+                    endpoint,
+                    detail: source_chain(&err),
+                }
+            }
+        }
+        SdkError::ResponseError(_) => StsError::BadResponse {
+            detail: source_chain(&err),
+        },
+        _ => {
+            // A service error without a parsable code still carries metadata.
+            match err.code() {
+                Some(code) => StsError::Service {
+                    code: code.to_string(),
+                    message: err.message().unwrap_or("").to_string(),
+                },
+                None => StsError::BadResponse {
+                    detail: source_chain(&err),
+                },
+            }
+        }
+    }
+}
+
+/// The error and its causes on one line; SDK errors keep the useful part deep.
+fn source_chain(err: &dyn std::error::Error) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !parts.contains(&s) {
+            parts.push(s);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
+}
+
+pub fn get_caller_identity(key: &LongTermKey, target: &StsTarget) -> Result<Identity, StsError> {
+    let creds = sdk_credentials(key);
+    let rt = runtime()?;
+    rt.block_on(async {
+        let client = client(target, &creds)?;
+        let out = client
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| classify(e, target))?;
+        Ok(Identity {
+            account: out.account().unwrap_or_default().to_string(),
+            arn: out.arn().unwrap_or_default().to_string(),
+            user_id: out.user_id().unwrap_or_default().to_string(),
+        })
+    })
+}
+
+pub fn assume_role(
+    key: &LongTermKey,
+    target: &StsTarget,
+    req: &AssumeRoleRequest<'_>,
+) -> Result<Session, StsError> {
+    let creds = sdk_credentials(key);
+    let rt = runtime()?;
+    rt.block_on(async {
+        let client = client(target, &creds)?;
+        let mut call = client
+            .assume_role()
+            .role_arn(req.role_arn)
+            .role_session_name(req.session_name)
+            .set_duration_seconds(req.duration_seconds)
+            .set_external_id(req.external_id.map(str::to_string))
+            .set_source_identity(req.source_identity.map(str::to_string));
+        if let (Some(serial), Some(code)) = (req.mfa_serial, req.mfa_code) {
+            call = call.serial_number(serial).token_code(code);
+        }
+        let out = call.send().await.map_err(|e| classify(e, target))?;
+        let c = out.credentials().ok_or_else(|| StsError::BadResponse {
+            detail: "AssumeRole answered without credentials".into(),
+        })?;
+        let expiration = OffsetDateTime::from_unix_timestamp(c.expiration().secs()).map_err(|_| {
+            StsError::BadResponse {
+                detail: "AssumeRole answered with an impossible expiration time".into(),
+            }
+        })?;
+        Ok(Session {
+            access_key_id: c.access_key_id().to_string(),
+            secret_access_key: Secret::new(c.secret_access_key().to_string()),
+            session_token: Secret::new(c.session_token().to_string()),
+            expiration,
+        })
+    })
+}
