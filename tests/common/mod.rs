@@ -1,0 +1,354 @@
+//! Test harness: a temp HOME, a private keyring (kernel keyutils in a fresh
+//! session keyring, or a private gnome-keyring on a private D-Bus), moto_server
+//! on loopback behind a proxy that counts STS calls, and helpers that run the
+//! real `crossrole` binary and the real AWS CLI with only that environment.
+#![allow(dead_code)]
+
+pub mod keyring_env;
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use keyring_env::{files_containing, join_fresh_session_keyring, PrivateSecretService};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_crossrole");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
+fn wait_for_port(port: u16, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} did not start on port {port}");
+}
+
+/// moto_server on a free loopback port, killed on drop.
+pub struct Moto {
+    child: Child,
+    pub port: u16,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = free_port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("moto_server is not installed: run ./install.sh --test");
+        wait_for_port(port, "moto_server");
+        Moto { child, port }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A loopback TCP proxy in front of moto that counts STS actions in the
+/// request bytes, so a test can tell how many AssumeRole calls were made.
+pub struct CountingProxy {
+    pub port: u16,
+    assume_role: Arc<AtomicUsize>,
+    caller_identity: Arc<AtomicUsize>,
+}
+
+impl CountingProxy {
+    pub fn start(upstream: u16) -> CountingProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let assume_role = Arc::new(AtomicUsize::new(0));
+        let caller_identity = Arc::new(AtomicUsize::new(0));
+        let (ar, ci) = (assume_role.clone(), caller_identity.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { break };
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let (ar, ci) = (ar.clone(), ci.clone());
+                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                std::thread::spawn(move || pump(client, server, Some((ar, ci))));
+                std::thread::spawn(move || pump(s2, c2, None));
+            }
+        });
+        CountingProxy {
+            port,
+            assume_role,
+            caller_identity,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn assume_role_calls(&self) -> usize {
+        self.assume_role.load(Ordering::SeqCst)
+    }
+
+    pub fn caller_identity_calls(&self) -> usize {
+        self.caller_identity.load(Ordering::SeqCst)
+    }
+}
+
+type Counters = (Arc<AtomicUsize>, Arc<AtomicUsize>);
+
+fn pump(mut from: TcpStream, mut to: TcpStream, counters: Option<Counters>) {
+    let mut buf = [0u8; 16384];
+    let mut tail: Vec<u8> = Vec::new();
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if let Some((ar, ci)) = &counters {
+            // Scan the new bytes plus a short tail of the previous read, so a
+            // marker split across reads is still counted once.
+            let mut window = std::mem::take(&mut tail);
+            let start_new = window.len();
+            window.extend_from_slice(&buf[..n]);
+            for (needle, counter) in [(&b"Action=AssumeRole"[..], ar), (&b"Action=GetCallerIdentity"[..], ci)] {
+                let mut i = 0;
+                while i + needle.len() <= window.len() {
+                    if &window[i..i + needle.len()] == needle && i + needle.len() > start_new {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                    }
+                    i += 1;
+                }
+            }
+            let keep = window.len().saturating_sub(32);
+            tail = window[keep..].to_vec();
+        }
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Write);
+}
+
+/// What the tutorial fixture created in moto.
+pub struct Tutorial {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+    pub role_arn: String,
+    pub bucket: String,
+}
+
+pub fn tutorial(moto: &Moto, extra: &[&str]) -> Tutorial {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tutorial.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(moto.url())
+        .args(extra)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "tutorial fixture failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = |k: &str| v[k].as_str().unwrap().to_string();
+    Tutorial {
+        access_key_id: s("access_key_id"),
+        secret_access_key: s("secret_access_key"),
+        role_arn: s("role_arn"),
+        bucket: s("bucket"),
+    }
+}
+
+pub enum Keyring {
+    /// Kernel keyutils, in a session keyring private to the calling test thread.
+    Keyutils,
+    /// A private gnome-keyring on a private D-Bus session bus.
+    SecretService(PrivateSecretService),
+}
+
+/// A temp HOME with its own AWS files, keyring and (optionally) STS endpoint.
+pub struct TestEnv {
+    pub tmp: tempfile::TempDir,
+    pub home: PathBuf,
+    pub config: PathBuf,
+    pub credentials: PathBuf,
+    pub keyring: Keyring,
+    pub endpoint: Option<String>,
+    pub extra_env: Vec<(String, String)>,
+}
+
+impl TestEnv {
+    pub fn keyutils() -> TestEnv {
+        join_fresh_session_keyring().expect("join a fresh session keyring (run the tests under `keyctl session`)");
+        TestEnv::with_keyring(|_| Keyring::Keyutils)
+    }
+
+    pub fn secret_service() -> TestEnv {
+        TestEnv::with_keyring(|tmp| Keyring::SecretService(PrivateSecretService::start(&tmp.join("ss"))))
+    }
+
+    fn with_keyring(make: impl FnOnce(&Path) -> Keyring) -> TestEnv {
+        let tmp = tempfile::tempdir().unwrap();
+        let home = tmp.path().join("home");
+        std::fs::create_dir_all(&home).unwrap();
+        let keyring = make(tmp.path());
+        TestEnv {
+            config: home.join(".aws/config"),
+            credentials: home.join(".aws/credentials"),
+            home,
+            tmp,
+            keyring,
+            endpoint: None,
+            extra_env: Vec::new(),
+        }
+    }
+
+    /// The environment every child gets: nothing inherited but PATH.
+    pub fn env_vars(&self) -> Vec<(String, String)> {
+        let mut v = vec![
+            ("PATH".to_string(), std::env::var("PATH").unwrap_or_default()),
+            ("HOME".into(), self.home.display().to_string()),
+            ("USER".into(), "tester".into()),
+            ("AWS_CONFIG_FILE".into(), self.config.display().to_string()),
+            ("AWS_SHARED_CREDENTIALS_FILE".into(), self.credentials.display().to_string()),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("XDG_RUNTIME_DIR".into(), self.tmp.path().join("run").display().to_string()),
+            ("XDG_CACHE_HOME".into(), self.tmp.path().join("cache").display().to_string()),
+            ("TMPDIR".into(), self.tmp.path().join("tmp").display().to_string()),
+            ("CROSSROLE_KEYUTILS_KEYRING".into(), "session".into()),
+            ("LANG".into(), "C.UTF-8".into()),
+        ];
+        let _ = std::fs::create_dir_all(self.tmp.path().join("tmp"));
+        match &self.keyring {
+            Keyring::Keyutils => v.push(("CROSSROLE_BACKEND".into(), "keyutils".into())),
+            Keyring::SecretService(ss) => {
+                v.push(("CROSSROLE_BACKEND".into(), "secret-service".into()));
+                v.extend(ss.env_vars());
+            }
+        }
+        if let Some(e) = &self.endpoint {
+            v.push(("AWS_ENDPOINT_URL".into(), e.clone()));
+        }
+        v.extend(self.extra_env.iter().cloned());
+        v
+    }
+
+    pub fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env_clear().envs(self.env_vars()).current_dir(&self.home);
+        c
+    }
+
+    /// Runs crossrole with `args`, stdin from `input` (empty if None).
+    pub fn crossrole(&self, args: &[&str], input: Option<&str>) -> Output {
+        run_with_input(self.command(BIN).args(args), input)
+    }
+
+    pub fn aws(&self, args: &[&str]) -> Output {
+        run_with_input(self.command("aws").args(args), None)
+    }
+
+    pub fn write_config(&self, text: &str) {
+        write_private(&self.config, text);
+    }
+
+    pub fn write_credentials(&self, text: &str) {
+        write_private(&self.credentials, text);
+    }
+
+    pub fn read_config(&self) -> String {
+        std::fs::read_to_string(&self.config).unwrap_or_default()
+    }
+
+    pub fn read_credentials(&self) -> String {
+        std::fs::read_to_string(&self.credentials).unwrap_or_default()
+    }
+
+    /// Fails if `needle` appears in any file under the test's temp folder.
+    pub fn assert_no_file_contains(&self, needle: &str) {
+        let hits = files_containing(self.tmp.path(), needle.as_bytes());
+        assert!(hits.is_empty(), "secret found on disk in: {hits:?}");
+    }
+}
+
+fn write_private(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+}
+
+pub fn run_with_input(cmd: &mut Command, input: Option<&str>) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(text) = input {
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).to_string()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Asserts success, showing stderr when it failed.
+#[track_caller]
+pub fn ok(o: &Output) -> String {
+    assert!(
+        o.status.success(),
+        "command failed ({:?})\nstdout: {}\nstderr: {}",
+        o.status,
+        stdout(o),
+        stderr(o)
+    );
+    stdout(o)
+}
+
+/// Asserts failure with empty stdout and a message containing every `parts`.
+#[track_caller]
+pub fn fails_with(o: &Output, parts: &[&str]) -> String {
+    assert!(!o.status.success(), "expected failure, got success: {}", stdout(o));
+    assert!(o.stdout.is_empty(), "stdout not empty on failure: {}", stdout(o));
+    let err = stderr(o);
+    for p in parts {
+        assert!(err.contains(p), "stderr lacks {p:?}: {err}");
+    }
+    assert!(!err.contains("panicked"), "panic: {err}");
+    assert!(!err.contains("RUST_BACKTRACE"), "backtrace hint: {err}");
+    err
+}
