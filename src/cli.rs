@@ -23,6 +23,118 @@ pub enum Command {
     /// Print credentials for PROFILE as credential_process JSON (called by the AWS CLI)
     #[command(name = "credential-process")]
     CredentialProcess(CredentialProcessArgs),
+    /// Run a command with PROFILE's credentials in AWS_* environment variables
+    Exec(ExecArgs),
+    /// Print PROFILE's credentials as shell exports or credential_process JSON
+    Export(ExportArgs),
+    /// Show the profiles crossrole manages, where their secrets are, and cached sessions
+    List(ListArgs),
+    /// Drop cached role sessions (all, or PROFILE's)
+    Clear(ClearArgs),
+    /// Delete PROFILE's keyring entries and cached sessions, and remove it from ~/.aws/config
+    Remove(RemoveArgs),
+    /// Check the config, binary path, keyring, keys, STS, identity, role and clock
+    Doctor(DoctorArgs),
+    /// Print the three IAM policy documents of the cross-account setup
+    Policy(PolicyArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout
+    #[command(name = "man")]
+    Man,
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// The profile whose credentials the command gets
+    pub profile: String,
+    /// Run even inside another `crossrole exec` (its credentials are replaced)
+    #[arg(long)]
+    pub force: bool,
+    /// Drop the cached session and ask STS for a new one first
+    #[arg(long)]
+    pub refresh: bool,
+    /// The command and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// `export AWS_…=…` lines, quoted for `eval`
+    Env,
+    /// The credential_process JSON document
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    pub profile: String,
+    #[arg(long, value_enum, default_value_t = ExportFormat::Env)]
+    pub format: ExportFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Print a JSON array instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ClearArgs {
+    /// Only this profile's sessions
+    pub profile: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RemoveArgs {
+    pub profile: String,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DoctorArgs {
+    /// Check only this profile (and its source) [default: all managed profiles]
+    pub profile: Option<String>,
+    /// Skip the checks that call STS
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PolicyArgs {
+    /// The account holding the IAM users (Green)
+    #[arg(long, value_name = "ID")]
+    pub green_account: String,
+    /// The account holding the role and the bucket (Blue)
+    #[arg(long, value_name = "ID")]
+    pub blue_account: String,
+    /// The bucket the role may read and write
+    #[arg(long, value_name = "NAME")]
+    pub bucket: String,
+    #[arg(long, default_value = "CrossAccountS3Access-Role", value_name = "NAME")]
+    pub role_name: String,
+    /// Trust only this user or group ARN in Green [default: the whole Green account]
+    #[arg(long, value_name = "ARN")]
+    pub user_or_group: Option<String>,
+    /// Require MFA in the trust policy
+    #[arg(long)]
+    pub require_mfa: bool,
+    /// Require this external id in the trust policy
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// Print one JSON object instead of labelled documents
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Args, Debug, Default)]

@@ -33,11 +33,29 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, SetupArgs};
+
 use crate::commands::setup::{KeySource, SetupInput};
 use crate::credentials::{LongTermKey, Secret};
 
 /// Runs one command with the real environment, clock, stores and STS.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    // Commands that need no files, keyring or network.
+    match &cli.command {
+        Command::Policy(args) => {
+            commands::policy::run(args, &mut stdout)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Completions(args) => {
+            commands::completions::completions(args.shell, &mut stdout)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        Command::Man => {
+            commands::completions::man(&mut stdout)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
     let env = env::Env::from_process();
     let paths = paths::Paths::resolve(&env)?;
     let clock = clock::SystemClock;
@@ -53,7 +71,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         stores: deps::Stores::real(),
         self_exe,
     };
-    let mut stdout = std::io::stdout().lock();
     match cli.command {
         Command::CredentialProcess(args) => {
             sys::disable_core_dumps();
@@ -64,6 +81,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let input = setup_input(args, &deps)?;
             commands::setup::run(&deps, input, &mut stdout)?;
         }
+        Command::Exec(args) => return Ok(commands::exec::run(&deps, &args)?),
+        Command::Export(args) => {
+            sys::disable_core_dumps();
+            commands::export::run(&deps, &args.profile, args.format, &mut stdout)?;
+        }
+        Command::List(args) => commands::list::run(&deps, args.json, &mut stdout)?,
+        Command::Clear(args) => commands::clear::run(&deps, args.profile.as_deref(), &mut stdout)?,
+        Command::Remove(args) => commands::remove::run(&deps, &args.profile, args.yes, &mut stdout)?,
+        Command::Doctor(args) => {
+            return Ok(commands::doctor::run(&deps, args.profile.as_deref(), args.offline, &mut stdout)?)
+        }
+        Command::Policy(_) | Command::Completions(_) | Command::Man => unreachable!("handled above"),
     }
     Ok(ExitCode::SUCCESS)
 }

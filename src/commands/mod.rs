@@ -1,5 +1,13 @@
 //! One file per subcommand; each a plain function taking its inputs and its
 //! dependencies, writing its output to the writer it is given.
 
+pub mod clear;
+pub mod completions;
 pub mod credential_process;
+pub mod doctor;
+pub mod exec;
+pub mod export;
+pub mod list;
+pub mod policy;
+pub mod remove;
 pub mod setup;
