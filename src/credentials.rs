@@ -98,6 +98,6 @@ mod tests {
     #[test]
     fn expiration_is_utc_with_z() {
         let at = OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap();
-        assert_eq!(format_expiration(at), "2026-11-18T07:06:40Z");
+        assert_eq!(format_expiration(at), "2026-11-18T11:06:40Z");
     }
 }
