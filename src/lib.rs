@@ -21,6 +21,7 @@ pub mod sys;
 pub mod validate;
 pub mod profile;
 pub mod prompt;
+pub mod resolve;
 pub mod role_session;
 pub mod sts_errors;
 pub mod cli;

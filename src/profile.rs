@@ -179,3 +179,30 @@ const LEGACY_GLOBAL_REGIONS: &[&str] = &[
     "us-west-1",
     "us-west-2",
 ];
+
+/// The profiles crossrole manages, in file order: those whose
+/// `credential_process` calls crossrole, or that carry `crossrole_*` keys.
+pub fn managed_names(config: &AwsFile) -> Vec<String> {
+    config
+        .profile_names()
+        .into_iter()
+        .filter(|name| {
+            config.profile(name).is_some_and(|p| {
+                p.get("credential_process").is_some_and(is_crossrole_process)
+                    || p.properties.keys().any(|k| k.starts_with("crossrole_"))
+            })
+        })
+        .collect()
+}
+
+/// Role profiles whose source is `source`.
+pub fn dependents(config: &AwsFile, source: &str) -> Vec<String> {
+    managed_names(config)
+        .into_iter()
+        .filter(|name| {
+            config
+                .profile(name)
+                .is_some_and(|p| p.get(KEY_SOURCE_PROFILE) == Some(source))
+        })
+        .collect()
+}

@@ -88,7 +88,8 @@ pub fn default_session_name(env: &crate::env::Env) -> String {
     name
 }
 
-fn assume(deps: &Deps<'_>, config: &AwsFile, role: &RoleSettings, source: &LongTermKey) -> Result<Session> {
+/// One AssumeRole, bypassing the cache (asks for the MFA code if the role needs one).
+pub fn assume(deps: &Deps<'_>, config: &AwsFile, role: &RoleSettings, source: &LongTermKey) -> Result<Session> {
     let mfa_code = match &role.mfa_serial {
         Some(serial) => Some(ask_mfa_code(&role.profile, serial)?),
         None => None,

@@ -33,6 +33,8 @@ pub struct Identity {
     pub account: String,
     pub arn: String,
     pub user_id: String,
+    /// The server's clock, from the response's `Date` header.
+    pub server_time: Option<OffsetDateTime>,
 }
 
 pub struct AssumeRoleRequest<'a> {
@@ -211,24 +213,6 @@ fn source_chain(err: &dyn std::error::Error) -> String {
     parts.join(": ")
 }
 
-pub fn get_caller_identity(key: &LongTermKey, target: &StsTarget) -> Result<Identity, StsError> {
-    let creds = sdk_credentials(key);
-    let rt = runtime()?;
-    rt.block_on(async {
-        let client = client(target, &creds)?;
-        let out = client
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| classify(e, target))?;
-        Ok(Identity {
-            account: out.account().unwrap_or_default().to_string(),
-            arn: out.arn().unwrap_or_default().to_string(),
-            user_id: out.user_id().unwrap_or_default().to_string(),
-        })
-    })
-}
-
 pub fn assume_role(
     key: &LongTermKey,
     target: &StsTarget,
@@ -264,4 +248,80 @@ pub fn assume_role(
             expiration,
         })
     })
+}
+
+/// Remembers the `Date` header of the last STS response, so `doctor` can
+/// compare the local clock with the server's.
+#[derive(Clone, Debug, Default)]
+struct DateRecorder(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for DateRecorder {
+    fn name(&self) -> &'static str {
+        "crossrole-date-recorder"
+    }
+
+    fn read_after_transmit(
+        &self,
+        context: &aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef<'_>,
+        _components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        if let Some(date) = context.response().headers().get("date") {
+            if let Ok(mut slot) = self.0.lock() {
+                *slot = Some(date.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// GetCallerIdentity, also noting the server's clock (from the `Date`
+/// header) so `doctor` can check the local one.
+pub fn get_caller_identity(key: &LongTermKey, target: &StsTarget) -> Result<Identity, StsError> {
+    let creds = sdk_credentials(key);
+    let rt = runtime()?;
+    let recorder = DateRecorder::default();
+    let identity: Identity = rt.block_on(async {
+        let client = client(target, &creds)?;
+        let out = client
+            .get_caller_identity()
+            .customize()
+            .interceptor(recorder.clone())
+            .send()
+            .await
+            .map_err(|e| classify(e, target))?;
+        Ok::<_, StsError>(Identity {
+            account: out.account().unwrap_or_default().to_string(),
+            arn: out.arn().unwrap_or_default().to_string(),
+            user_id: out.user_id().unwrap_or_default().to_string(),
+            server_time: None,
+        })
+    })?;
+    let server_time = recorder
+        .0
+        .lock()
+        .ok()
+        .and_then(|d| d.clone())
+        .and_then(|d| parse_http_date(&d));
+    Ok(Identity { server_time, ..identity })
+}
+
+/// RFC 7231 IMF-fixdate, e.g. `Sun, 29 Nov 2026 14:31:38 GMT`.
+pub fn parse_http_date(s: &str) -> Option<OffsetDateTime> {
+    let fmt = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    time::PrimitiveDateTime::parse(s.trim(), &fmt)
+        .ok()
+        .map(|t| t.assume_utc())
+}
+
+#[cfg(test)]
+mod date_tests {
+    #[test]
+    fn parses_http_dates() {
+        let t = super::parse_http_date("Sun, 29 Nov 2026 14:31:38 GMT").unwrap();
+        assert_eq!(t.unix_timestamp(), 1_795_962_698);
+        assert!(super::parse_http_date("yesterday").is_none());
+    }
 }

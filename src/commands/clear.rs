@@ -1,10 +1,31 @@
-//! `crossrole clear [PROFILE]`
+//! `crossrole clear [PROFILE]`: drops cached role sessions, so the next call
+//! asks STS again (after a policy change, say).
 
 use std::io::Write;
 
 use crate::deps::Deps;
 use crate::error::{Error, Result};
+use crate::secrets::SESSION_PREFIX;
 
-pub fn run(_deps: &Deps<'_>, _profile: Option<&str>, _out: &mut dyn Write) -> Result<()> {
-    Err(Error::Other("clear: not implemented yet".into()))
+pub fn run(deps: &Deps<'_>, profile: Option<&str>, out: &mut dyn Write) -> Result<()> {
+    let n = clear_sessions(deps, profile)?;
+    let whose = profile.map(|p| format!(" of profile {p}")).unwrap_or_default();
+    writeln!(out, "cleared {n} cached session(s){whose}")
+        .map_err(|e| Error::io("cannot write", "stdout", e))
+}
+
+/// Deletes the cached sessions of `profile` (all profiles if None); returns how many.
+pub fn clear_sessions(deps: &Deps<'_>, profile: Option<&str>) -> Result<usize> {
+    let sessions = deps.stores.sessions(deps.env)?;
+    let prefix = match profile {
+        Some(p) => format!("{SESSION_PREFIX}{p}:"),
+        None => SESSION_PREFIX.to_string(),
+    };
+    let mut n = 0;
+    for name in sessions.names()? {
+        if name.starts_with(&prefix) && sessions.delete(&name)? {
+            n += 1;
+        }
+    }
+    Ok(n)
 }

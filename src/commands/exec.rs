@@ -1,11 +1,117 @@
-//! `crossrole exec PROFILE -- CMD…`
+//! `crossrole exec PROFILE -- CMD…`: runs CMD with the profile's credentials
+//! in the environment, as aws-vault does. Inherited credentials and
+//! AWS_PROFILE are removed first so nothing shadows them; a marker variable
+//! refuses accidental nesting. On Unix the process is replaced, so CMD's exit
+//! status and signals reach the caller unchanged.
 
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
 use crate::cli::ExecArgs;
 use crate::deps::Deps;
 use crate::error::{Error, Result};
+use crate::resolve::Resolved;
 
-pub fn run(_deps: &Deps<'_>, _args: &ExecArgs) -> Result<ExitCode> {
-    Err(Error::Other("exec: not implemented yet".into()))
+/// Set in CMD's environment: the profile it runs as.
+pub const MARKER: &str = "CROSSROLE_PROFILE";
+
+/// Variables that would shadow or contradict the credentials we set.
+const CLEARED: &[&str] = &[
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_CREDENTIAL_EXPIRATION",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ROLE_ARN",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+];
+
+/// The variables CMD gets (shared with `export --format env`).
+pub fn credential_vars(r: &Resolved) -> Vec<(&'static str, String)> {
+    let mut v = vec![
+        ("AWS_ACCESS_KEY_ID", r.creds.access_key_id().to_string()),
+        ("AWS_SECRET_ACCESS_KEY", r.creds.secret_access_key().to_string()),
+    ];
+    if let Some(t) = r.creds.session_token() {
+        v.push(("AWS_SESSION_TOKEN", t.to_string()));
+    }
+    if let Some(e) = r.creds.expiration() {
+        v.push(("AWS_CREDENTIAL_EXPIRATION", e));
+    }
+    if let Some(region) = &r.region {
+        v.push(("AWS_REGION", region.clone()));
+        v.push(("AWS_DEFAULT_REGION", region.clone()));
+    }
+    v
+}
+
+pub fn run(deps: &Deps<'_>, args: &ExecArgs) -> Result<ExitCode> {
+    if let Some(outer) = deps.env.get(MARKER) {
+        if !args.force {
+            return Err(Error::Usage(format!(
+                "already inside `crossrole exec {outer}`; nesting would mix two sets of credentials. Exit that shell first, or pass --force to replace them"
+            )));
+        }
+    }
+    if args.refresh {
+        let config = crate::awsfile::AwsFile::load(&deps.paths.config_file, crate::awsfile::FileKind::Config)?;
+        if let crate::profile::ManagedProfile::Role(role) =
+            crate::profile::read_managed(&config, &deps.paths.config_file, &args.profile)?
+        {
+            crate::role_session::forget(deps, &role)?;
+        }
+    }
+    let resolved = crate::resolve::profile_credentials(deps, &args.profile)?;
+    let Some((program, rest)) = args.command.split_first() else {
+        return Err(Error::Usage("give the command to run after `--`".into()));
+    };
+    let mut cmd = Command::new(program);
+    cmd.args(rest).env_clear();
+    for (k, v) in deps.env.iter() {
+        let name = k.to_string_lossy();
+        if !CLEARED.contains(&name.as_ref()) && name != MARKER {
+            cmd.env(k, v);
+        }
+    }
+    for (k, v) in credential_vars(&resolved) {
+        cmd.env(k, v);
+    }
+    cmd.env(MARKER, &args.profile);
+    drop(resolved);
+    run_replacing(cmd, program)
+}
+
+#[cfg(unix)]
+fn run_replacing(mut cmd: Command, program: &std::ffi::OsStr) -> Result<ExitCode> {
+    use std::os::unix::process::CommandExt;
+    // Only returns on failure.
+    let err = cmd.exec();
+    Ok(not_started(program, err))
+}
+
+#[cfg(not(unix))]
+fn run_replacing(mut cmd: Command, program: &std::ffi::OsStr) -> Result<ExitCode> {
+    match cmd.status() {
+        Ok(status) => Ok(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8)),
+        Err(e) => Ok(not_started(program, e)),
+    }
+}
+
+/// As shells do: 127 when the command is not found, 126 when it cannot run.
+fn not_started(program: &std::ffi::OsStr, err: std::io::Error) -> ExitCode {
+    let name = program.to_string_lossy();
+    if err.kind() == std::io::ErrorKind::NotFound {
+        eprintln!("crossrole: command not found: {name}");
+        ExitCode::from(127)
+    } else {
+        eprintln!("crossrole: cannot run {name}: {err}");
+        ExitCode::from(126)
+    }
 }

@@ -1,10 +1,167 @@
-//! `crossrole list [--json]`
+//! `crossrole list [--json]`: the profiles crossrole manages, where their
+//! secrets live, and what the cache holds. Never calls STS.
 
 use std::io::Write;
 
+use serde::Serialize;
+
+use crate::awsfile::{AwsFile, FileKind};
+use crate::cache;
+use crate::credentials::mask_key_id;
 use crate::deps::Deps;
 use crate::error::{Error, Result};
+use crate::profile::{managed_names, read_managed, ManagedProfile};
 
-pub fn run(_deps: &Deps<'_>, _json: bool, _out: &mut dyn Write) -> Result<()> {
-    Err(Error::Other("list: not implemented yet".into()))
+#[derive(Serialize)]
+pub struct Row {
+    pub profile: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub source_profile: Option<String>,
+    pub role_arn: Option<String>,
+    /// Where the long-term key (of the profile, or of its source) lives.
+    pub backend: String,
+    pub key_id: Option<String>,
+    /// `valid`, `refresh-due`, `none`, or `n/a` for key profiles.
+    pub session: &'static str,
+    pub expires: Option<String>,
+    pub minutes_left: Option<i64>,
+    pub problem: Option<String>,
+}
+
+pub fn run(deps: &Deps<'_>, json: bool, out: &mut dyn Write) -> Result<()> {
+    let config = AwsFile::load(&deps.paths.config_file, FileKind::Config)?;
+    let rows: Vec<Row> = managed_names(&config)
+        .iter()
+        .map(|name| row(deps, &config, name))
+        .collect();
+    let text = if json {
+        serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"
+    } else if rows.is_empty() {
+        format!(
+            "no profiles managed by crossrole in {}; run `crossrole setup`\n",
+            deps.paths.config_file.display()
+        )
+    } else {
+        table(&rows)
+    };
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::io("cannot write", "stdout", e))
+}
+
+fn row(deps: &Deps<'_>, config: &AwsFile, name: &str) -> Row {
+    let backend = crate::secrets::Backend::select(deps.env)
+        .map(|b| b.name().to_string())
+        .unwrap_or_else(|_| "unavailable".into());
+    let mut r = Row {
+        profile: name.to_string(),
+        kind: "key",
+        source_profile: None,
+        role_arn: None,
+        backend,
+        key_id: None,
+        session: "n/a",
+        expires: None,
+        minutes_left: None,
+        problem: None,
+    };
+    let managed = match read_managed(config, &deps.paths.config_file, name) {
+        Ok(m) => m,
+        Err(e) => {
+            r.problem = Some(e.to_string());
+            return r;
+        }
+    };
+    let sessions = deps.stores.sessions(deps.env).ok();
+    let key_profile = match &managed {
+        ManagedProfile::Key { profile } => profile.clone(),
+        ManagedProfile::Role(role) => role.source_profile.clone(),
+    };
+    let key_id = sessions
+        .and_then(|s| cache::indexed_key_id(s, &key_profile))
+        .or_else(|| {
+            let store = deps.stores.secret(deps.env).ok()?;
+            crate::keys::load(store, &key_profile).ok().map(|k| k.access_key_id.clone())
+        });
+    r.key_id = key_id.as_deref().map(mask_key_id);
+    if key_id.is_none() {
+        r.problem = Some(format!("no key stored for `{key_profile}`"));
+    }
+    if let ManagedProfile::Role(role) = managed {
+        r.kind = "role";
+        r.source_profile = Some(role.source_profile.clone());
+        r.role_arn = Some(role.role_arn.clone());
+        r.session = "none";
+        if let (Some(store), Some(id)) = (sessions, key_id) {
+            let entry = cache::session_key(&role, &id);
+            let now = deps.clock.now();
+            match store.get(&entry).ok().flatten().map(|b| serde_json::from_slice::<crate::credentials::Session>(&b)) {
+                Some(Ok(s)) => {
+                    r.session = if cache::is_fresh(&s, now) { "valid" } else { "refresh-due" };
+                    r.expires = Some(crate::credentials::format_expiration(s.expiration));
+                    r.minutes_left = Some((s.expiration - now).whole_minutes().max(0));
+                }
+                Some(Err(_)) => r.session = "corrupt",
+                None => {}
+            }
+        }
+    }
+    r
+}
+
+fn table(rows: &[Row]) -> String {
+    let header = ["PROFILE", "TYPE", "SOURCE", "ROLE", "KEYRING", "KEY", "SESSION"];
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            let session = match (r.session, r.minutes_left) {
+                ("valid", Some(m)) => format!("valid, {} left", human_minutes(m)),
+                ("refresh-due", Some(m)) => format!("refresh due ({} left)", human_minutes(m)),
+                (s, _) => s.to_string(),
+            };
+            let session = match &r.problem {
+                Some(p) => format!("{session}; {p}"),
+                None => session,
+            };
+            [
+                r.profile.clone(),
+                r.kind.to_string(),
+                r.source_profile.clone().unwrap_or_else(|| "-".into()),
+                r.role_arn.clone().unwrap_or_else(|| "-".into()),
+                r.backend.clone(),
+                r.key_id.clone().unwrap_or_else(|| "-".into()),
+                session,
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for c in &cells {
+        for (i, v) in c.iter().enumerate() {
+            widths[i] = widths[i].max(v.chars().count());
+        }
+    }
+    let line = |vals: Vec<String>| -> String {
+        let mut s = String::new();
+        for (i, v) in vals.iter().enumerate() {
+            if i + 1 == vals.len() {
+                s.push_str(v);
+            } else {
+                s.push_str(&format!("{v:<w$}  ", w = widths[i]));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(header.iter().map(|h| h.to_string()).collect());
+    for c in cells {
+        out.push_str(&line(c.to_vec()));
+    }
+    out
+}
+
+fn human_minutes(m: i64) -> String {
+    if m >= 60 {
+        format!("{}h{:02}m", m / 60, m % 60)
+    } else {
+        format!("{m}m")
+    }
 }

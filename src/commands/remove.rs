@@ -1,10 +1,73 @@
-//! `crossrole remove PROFILE [--yes]`
+//! `crossrole remove PROFILE [--yes]`: deletes the profile's keyring entries
+//! and cached sessions, and removes it from ~/.aws/config (everything else in
+//! the file stays byte for byte). A key profile that a role profile still
+//! uses is refused: the role would be left without a key.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 
+use crate::awsfile::{AwsFile, FileKind};
+use crate::cache;
 use crate::deps::Deps;
 use crate::error::{Error, Result};
+use crate::lock::FileLock;
+use crate::profile::{dependents, read_managed, secret_name_for_key, ManagedProfile};
 
-pub fn run(_deps: &Deps<'_>, _profile: &str, _yes: bool, _out: &mut dyn Write) -> Result<()> {
-    Err(Error::Other("remove: not implemented yet".into()))
+pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Result<()> {
+    let _lock = FileLock::acquire(&deps.paths.runtime_dir, "aws-files")?;
+    let mut config = AwsFile::load(&deps.paths.config_file, FileKind::Config)?;
+    let managed = read_managed(&config, &deps.paths.config_file, profile)?;
+    if let ManagedProfile::Key { .. } = managed {
+        if !crate::profile::managed_names(&config).iter().any(|n| n == profile) {
+            return Err(Error::Usage(format!(
+                "profile `{profile}` is not managed by crossrole (its credential_process does not call crossrole); remove it with your editor if you mean to"
+            )));
+        }
+        let users = dependents(&config, profile);
+        if !users.is_empty() {
+            return Err(Error::Usage(format!(
+                "profile `{profile}` is the source of {}; remove {} first",
+                users.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", "),
+                if users.len() == 1 { "it" } else { "them" }
+            )));
+        }
+    }
+    if !yes {
+        if !(std::io::stdin().is_terminal() && crate::prompt::has_tty()) {
+            return Err(Error::Usage(format!(
+                "removing `{profile}` deletes its keyring entries and its section of {}; pass --yes to confirm without a terminal",
+                deps.paths.config_file.display()
+            )));
+        }
+        let answer = crate::prompt::ask(&format!(
+            "Remove profile {profile}, its keyring entries and cached sessions? [y/N] "
+        ))?;
+        if !matches!(answer.as_str(), "y" | "Y" | "yes" | "YES" | "Yes") {
+            return Err(Error::Usage("not removed".into()));
+        }
+    }
+    let mut report = Vec::new();
+    // The config goes last: if anything before fails, a re-run finds the profile.
+    let cleared = crate::commands::clear::clear_sessions(deps, Some(profile))?;
+    if cleared > 0 {
+        report.push(format!("cleared {cleared} cached session(s)"));
+    }
+    if let ManagedProfile::Key { .. } = managed {
+        let store = deps.stores.secret(deps.env)?;
+        if store.delete(&secret_name_for_key(profile))? {
+            report.push(format!("deleted the key of {profile} from the {} keyring", store.backend().name()));
+        }
+        if let Ok(sessions) = deps.stores.sessions(deps.env) {
+            let _ = sessions.delete(&cache::key_id_index_name(profile));
+        }
+    }
+    if config.remove_profile(profile)? {
+        config.save(&deps.paths.config_file)?;
+        report.push(format!(
+            "removed [profile {profile}] from {}",
+            deps.paths.config_file.display()
+        ));
+    }
+    let text = report.join("\n") + "\n";
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::io("cannot write", "stdout", e))
 }
