@@ -64,25 +64,46 @@ pub fn format_expiration(at: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-/// The credential_process document (Version 1).
+/// The credential_process document (Version 1), serialized straight from
+/// borrowed fields into one buffer, so no intermediate copy of a secret is
+/// left behind un-zeroized.
+#[derive(Serialize)]
+struct ProcessDoc<'a> {
+    #[serde(rename = "Version")]
+    version: u8,
+    #[serde(rename = "AccessKeyId")]
+    access_key_id: &'a str,
+    #[serde(rename = "SecretAccessKey")]
+    secret_access_key: &'a str,
+    #[serde(rename = "SessionToken", skip_serializing_if = "Option::is_none")]
+    session_token: Option<&'a str>,
+    #[serde(rename = "Expiration", skip_serializing_if = "Option::is_none")]
+    expiration: Option<String>,
+}
+
+fn to_json(doc: &ProcessDoc<'_>) -> String {
+    // Serializing plain strings into a String cannot fail.
+    serde_json::to_string(doc).unwrap_or_default()
+}
+
 pub fn process_json_for_key(key: &LongTermKey) -> String {
-    serde_json::json!({
-        "Version": 1,
-        "AccessKeyId": key.access_key_id,
-        "SecretAccessKey": key.secret_access_key.expose(),
+    to_json(&ProcessDoc {
+        version: 1,
+        access_key_id: &key.access_key_id,
+        secret_access_key: key.secret_access_key.expose(),
+        session_token: None,
+        expiration: None,
     })
-    .to_string()
 }
 
 pub fn process_json_for_session(session: &Session) -> String {
-    serde_json::json!({
-        "Version": 1,
-        "AccessKeyId": session.access_key_id,
-        "SecretAccessKey": session.secret_access_key.expose(),
-        "SessionToken": session.session_token.expose(),
-        "Expiration": format_expiration(session.expiration),
+    to_json(&ProcessDoc {
+        version: 1,
+        access_key_id: &session.access_key_id,
+        secret_access_key: session.secret_access_key.expose(),
+        session_token: Some(session.session_token.expose()),
+        expiration: Some(format_expiration(session.expiration)),
     })
-    .to_string()
 }
 
 #[cfg(test)]
@@ -93,6 +114,28 @@ mod tests {
     fn masks_key_ids() {
         assert_eq!(mask_key_id("AKIAIOSFODNN7EXAMPLE"), "AKIA…MPLE");
         assert_eq!(mask_key_id("short"), "****");
+    }
+
+    #[test]
+    fn process_documents_have_the_documented_shape() {
+        let key = LongTermKey {
+            access_key_id: "AKIAIOSFODNN7EXAMPLE".into(),
+            secret_access_key: Secret::new("s3cr3t".into()),
+        };
+        assert_eq!(
+            process_json_for_key(&key),
+            r#"{"Version":1,"AccessKeyId":"AKIAIOSFODNN7EXAMPLE","SecretAccessKey":"s3cr3t"}"#
+        );
+        let session = Session {
+            access_key_id: "ASIAX".into(),
+            secret_access_key: Secret::new("k".into()),
+            session_token: Secret::new("t".into()),
+            expiration: OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap(),
+        };
+        assert_eq!(
+            process_json_for_session(&session),
+            r#"{"Version":1,"AccessKeyId":"ASIAX","SecretAccessKey":"k","SessionToken":"t","Expiration":"2026-11-18T11:06:40Z"}"#
+        );
     }
 
     #[test]
