@@ -121,7 +121,8 @@ mod tests {
     fn every_setting_changes_the_key() {
         let base = session_key(&role(), "AKIAAAAAAAAAAAAAAAAA");
         assert_ne!(base, session_key(&role(), "AKIABBBBBBBBBBBBBBBB"));
-        let variants: Vec<Box<dyn Fn(&mut RoleSettings)>> = vec![
+        type Change = Box<dyn Fn(&mut RoleSettings)>;
+        let variants: Vec<Change> = vec![
             Box::new(|r| r.role_arn = "arn:aws:iam::222222222222:role/S".into()),
             Box::new(|r| r.mfa_serial = Some("arn:aws:iam::1:mfa/x".into())),
             Box::new(|r| r.external_id = Some("x1".into())),

@@ -115,6 +115,7 @@ pub struct PolicyArgs {
     /// The bucket the role may read and write
     #[arg(long, value_name = "NAME")]
     pub bucket: String,
+    /// The role's name in Blue
     #[arg(long, default_value = "CrossAccountS3Access-Role", value_name = "NAME")]
     pub role_name: String,
     /// Trust only this user or group ARN in Green [default: the whole Green account]

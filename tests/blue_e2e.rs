@@ -51,8 +51,7 @@ fn tutorial_commands(w: &World) {
         blue.contains("assumed-role/CrossAccountS3Access-Role/crossrole-tester"),
         "{blue}"
     );
-    let foo = env.home.join("foo");
-    std::fs::write(&foo, "hello from green").unwrap();
+    std::fs::write(env.home.join("foo"), "hello from green").unwrap();
     ok(&env.aws(&["--profile", "blue", "s3", "cp", "foo", &format!("s3://{}/", w.t.bucket)]));
     let listing = ok(&env.aws(&["--profile", "blue", "s3", "ls", "--recursive", &format!("s3://{}/", w.t.bucket)]));
     assert!(listing.contains("foo"), "{listing}");

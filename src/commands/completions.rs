@@ -37,64 +37,96 @@ pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) -> Result<(
     )
 }
 
-/// The main page, then one subsection per subcommand with its synopsis and
-/// options: clap_mangen renders a single command per page, and pointing
-/// readers at `crossrole-setup(1)` pages that are never installed helps nobody.
+/// clap_mangen renders one command per page, and its SUBCOMMANDS section
+/// points at `crossrole-setup(1)` pages that are never installed; so the page
+/// is assembled from its parts with a COMMANDS section holding each
+/// subcommand's synopsis and options instead.
 pub fn man(out: &mut dyn Write) -> Result<()> {
     let buf = render_man().map_err(|e| write_error("man page", e))?;
     finish("man page", out.write_all(&buf).and_then(|()| out.flush()))
 }
 
 fn render_man() -> std::io::Result<Vec<u8>> {
+    use clap_mangen::Man;
+
     let mut cmd = Cli::command();
     cmd.build();
-    let mut buf = Vec::new();
-    clap_mangen::Man::new(cmd.clone()).render(&mut buf)?;
+    let page = Man::new(cmd.clone());
+    // The title part keeps roff's one-time preamble; the others drop theirs.
+    let mut buf = String::new();
+    buf.push_str(&part(&page, Man::render_title, Keep::Preamble)?);
+    buf.push_str(&part(&page, Man::render_name_section, Keep::Heading)?);
+    buf.push_str(&part(&page, Man::render_synopsis_section, Keep::Heading)?);
+    buf.push_str(&part(
+        &page,
+        Man::render_description_section,
+        Keep::Heading,
+    )?);
+    buf.push_str(&part(&page, Man::render_options_section, Keep::Heading)?);
 
-    let subs: Vec<&clap::Command> = cmd
+    buf.push_str(".SH COMMANDS\n");
+    let subs = cmd
         .get_subcommands()
-        .filter(|s| !s.is_hide_set() && s.get_name() != "help")
-        .collect();
-    if subs.is_empty() {
-        return Ok(buf);
-    }
-    buf.extend_from_slice(b".SH \"COMMAND DETAILS\"\n");
+        .filter(|s| !s.is_hide_set() && s.get_name() != "help");
     for sub in subs {
-        let man = clap_mangen::Man::new(sub.clone());
-        writeln!(buf, ".SS \"{BIN} {}\"", roff_quoted(sub.get_name()))?;
+        let man = Man::new(sub.clone());
+        buf.push_str(&format!(".SS \"{BIN} {}\"\n", roff_quoted(sub.get_name())));
         if let Some(about) = sub.get_long_about().or_else(|| sub.get_about()) {
             for line in about.to_string().lines() {
-                writeln!(buf, "{}", roff_text(line))?;
+                buf.push_str(&roff_text(line));
+                buf.push('\n');
             }
         }
-        // Each section arrives with its own `.SH` heading; inside one
-        // subcommand's subsection that heading would start a new top-level
-        // section, so drop it and keep the body.
-        buf.extend_from_slice(b".PP\n");
-        buf.extend(section_body(
-            &man,
-            clap_mangen::Man::render_synopsis_section,
-        )?);
-        let options = section_body(&man, clap_mangen::Man::render_options_section)?;
-        if !options.iter().all(u8::is_ascii_whitespace) {
-            buf.extend(options);
-        }
+        // Each part arrives with its own `.SH` heading, which inside a
+        // subsection would start a new top-level section: keep the body only.
+        buf.push_str(".PP\n");
+        buf.push_str(&part(&man, Man::render_synopsis_section, Keep::Body)?);
+        buf.push_str(&part(&man, Man::render_options_section, Keep::Body)?);
     }
-    Ok(buf)
+
+    if cmd
+        .get_after_long_help()
+        .or_else(|| cmd.get_after_help())
+        .is_some()
+    {
+        buf.push_str(&part(&page, Man::render_extra_section, Keep::Heading)?);
+    }
+    // clap_mangen's version section unwraps the version.
+    if cmd
+        .get_version()
+        .or_else(|| cmd.get_long_version())
+        .is_some()
+    {
+        buf.push_str(&part(&page, Man::render_version_section, Keep::Heading)?);
+    }
+    if cmd.get_author().is_some() {
+        buf.push_str(&part(&page, Man::render_authors_section, Keep::Heading)?);
+    }
+    Ok(buf.into_bytes())
 }
 
 type Section = fn(&clap_mangen::Man, &mut dyn Write) -> std::io::Result<()>;
 
-fn section_body(man: &clap_mangen::Man, render: Section) -> std::io::Result<Vec<u8>> {
-    let mut part = Vec::new();
-    render(man, &mut part)?;
-    let text = String::from_utf8_lossy(&part);
-    let body: String = text
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Preamble,
+    Heading,
+    Body,
+}
+
+/// One rendered part of a page. roff's writer starts every part with the
+/// same two-line `Aq` string definition; it is needed once per page.
+fn part(man: &clap_mangen::Man, render: Section, keep: Keep) -> std::io::Result<String> {
+    let mut bytes = Vec::new();
+    render(man, &mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let is_preamble = |l: &str| l.starts_with(".ie \\n(.g .ds Aq") || l.starts_with(".el .ds Aq");
+    Ok(text
         .lines()
-        .filter(|l| !l.starts_with(".SH"))
+        .filter(|l| keep == Keep::Preamble || !is_preamble(l))
+        .filter(|l| keep != Keep::Body || !l.starts_with(".SH"))
         .flat_map(|l| [l, "\n"])
-        .collect();
-    Ok(body.into_bytes())
+        .collect())
 }
 
 /// Escapes text for a roff line: backslashes, and a leading `.` or `'`
@@ -131,7 +163,11 @@ mod tests {
             );
         }
         assert!(page.contains("green\\-account"));
-        assert_eq!(page.matches(".SH \"COMMAND DETAILS\"").count(), 1);
+        assert_eq!(page.matches(".SH COMMANDS").count(), 1);
+        assert!(
+            !page.contains("crossrole\\-setup(1)"),
+            "points at pages that do not exist"
+        );
     }
 
     #[test]
