@@ -10,7 +10,7 @@ fn main() -> ExitCode {
     match crossrole::run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("crossrole: {err:#}");
+            eprintln!("crossrole: {err}");
             ExitCode::from(1)
         }
     }

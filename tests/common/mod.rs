@@ -130,7 +130,10 @@ fn pump(mut from: TcpStream, mut to: TcpStream, counters: Option<Counters>) {
             let mut window = std::mem::take(&mut tail);
             let start_new = window.len();
             window.extend_from_slice(&buf[..n]);
-            for (needle, counter) in [(&b"Action=AssumeRole"[..], ar), (&b"Action=GetCallerIdentity"[..], ci)] {
+            for (needle, counter) in [
+                (&b"Action=AssumeRole"[..], ar),
+                (&b"Action=GetCallerIdentity"[..], ci),
+            ] {
                 let mut i = 0;
                 while i + needle.len() <= window.len() {
                     if &window[i..i + needle.len()] == needle && i + needle.len() > start_new {
@@ -201,12 +204,17 @@ pub struct TestEnv {
 
 impl TestEnv {
     pub fn keyutils() -> TestEnv {
-        join_fresh_session_keyring().expect("join a fresh session keyring (run the tests under `keyctl session`)");
+        join_fresh_session_keyring()
+            .expect("join a fresh session keyring (run the tests under `keyctl session`)");
         TestEnv::with_keyring(|_| Keyring::Keyutils)
     }
 
     pub fn secret_service() -> TestEnv {
-        TestEnv::with_keyring(|tmp| Keyring::SecretService(PrivateSecretService::start(&tmp.join("ss"))))
+        // Sessions still go to the kernel keyring by default: keep them private too.
+        join_fresh_session_keyring().expect("join a fresh session keyring (run the tests under `keyctl session`)");
+        TestEnv::with_keyring(|tmp| {
+            Keyring::SecretService(PrivateSecretService::start(&tmp.join("ss")))
+        })
     }
 
     fn with_keyring(make: impl FnOnce(&Path) -> Keyring) -> TestEnv {
@@ -228,15 +236,30 @@ impl TestEnv {
     /// The environment every child gets: nothing inherited but PATH.
     pub fn env_vars(&self) -> Vec<(String, String)> {
         let mut v = vec![
-            ("PATH".to_string(), std::env::var("PATH").unwrap_or_default()),
+            (
+                "PATH".to_string(),
+                std::env::var("PATH").unwrap_or_default(),
+            ),
             ("HOME".into(), self.home.display().to_string()),
             ("USER".into(), "tester".into()),
             ("AWS_CONFIG_FILE".into(), self.config.display().to_string()),
-            ("AWS_SHARED_CREDENTIALS_FILE".into(), self.credentials.display().to_string()),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE".into(),
+                self.credentials.display().to_string(),
+            ),
             ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
-            ("XDG_RUNTIME_DIR".into(), self.tmp.path().join("run").display().to_string()),
-            ("XDG_CACHE_HOME".into(), self.tmp.path().join("cache").display().to_string()),
-            ("TMPDIR".into(), self.tmp.path().join("tmp").display().to_string()),
+            (
+                "XDG_RUNTIME_DIR".into(),
+                self.tmp.path().join("run").display().to_string(),
+            ),
+            (
+                "XDG_CACHE_HOME".into(),
+                self.tmp.path().join("cache").display().to_string(),
+            ),
+            (
+                "TMPDIR".into(),
+                self.tmp.path().join("tmp").display().to_string(),
+            ),
             ("CROSSROLE_KEYUTILS_KEYRING".into(), "session".into()),
             ("LANG".into(), "C.UTF-8".into()),
         ];
@@ -342,8 +365,16 @@ pub fn ok(o: &Output) -> String {
 /// Asserts failure with empty stdout and a message containing every `parts`.
 #[track_caller]
 pub fn fails_with(o: &Output, parts: &[&str]) -> String {
-    assert!(!o.status.success(), "expected failure, got success: {}", stdout(o));
-    assert!(o.stdout.is_empty(), "stdout not empty on failure: {}", stdout(o));
+    assert!(
+        !o.status.success(),
+        "expected failure, got success: {}",
+        stdout(o)
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "stdout not empty on failure: {}",
+        stdout(o)
+    );
     let err = stderr(o);
     for p in parts {
         assert!(err.contains(p), "stderr lacks {p:?}: {err}");
@@ -351,4 +382,301 @@ pub fn fails_with(o: &Output, parts: &[&str]) -> String {
     assert!(!err.contains("panicked"), "panic: {err}");
     assert!(!err.contains("RUST_BACKTRACE"), "backtrace hint: {err}");
     err
+}
+
+// ---- Helpers for the Blue cache, MFA and error tests ----
+
+/// The tutorial fixture's whole JSON output, for the fields that
+/// `--second-role NAME` (`second_role_arn`) and `--two-keys`
+/// (`access_key_id_2`, `secret_access_key_2`) add.
+pub fn tutorial_json(moto: &Moto, extra: &[&str]) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tutorial.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(moto.url())
+        .args(extra)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "tutorial fixture failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Turns moto's IAM enforcement off (`on == false`) or back on.
+pub fn moto_enforce(moto: &Moto, on: bool) {
+    let script = format!(
+        "import urllib.request\nreq = urllib.request.Request({url:?} + '/moto-api/reset-auth', data=b'{n}', headers={{'Content-Type': 'text/plain'}}, method='POST')\nurllib.request.urlopen(req).read()\n",
+        url = moto.url(),
+        n = if on { "0" } else { "inf" },
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "reset-auth: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs a boto3 snippet as an admin of `account` (the `x-moto-account-id`
+/// header trick of tutorial.py), with IAM enforcement paused around it. The
+/// snippet has `iam` (an IAM client for that account) in scope.
+pub fn moto_admin(moto: &Moto, account: &str, snippet: &str) -> String {
+    moto_enforce(moto, false);
+    let script = format!(
+        "import boto3\niam = boto3.client('iam', endpoint_url={url:?}, region_name='eu-west-1', aws_access_key_id='AKIAADMINADMINADMIN0', aws_secret_access_key='admin-secret-not-used-by-tests')\ndef _pick(request, **_):\n    request.headers['x-moto-account-id'] = {account:?}\niam.meta.events.register('before-send.*.*', _pick)\n{snippet}\n",
+        url = moto.url(),
+    );
+    let out = Command::new("python3")
+        .args(["-c", &script])
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("python3");
+    moto_enforce(moto, true);
+    assert!(
+        out.status.success(),
+        "moto admin snippet failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Runs `keyctl` from the calling thread, so it sees the thread's session
+/// keyring (the one `TestEnv::keyutils()` joined and the children share).
+pub fn keyctl(args: &[&str]) -> Output {
+    Command::new("keyctl")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .output()
+        .expect("keyctl (Debian package keyutils)")
+}
+
+/// (id, description) of the keys linked in the session keyring whose
+/// description starts with `prefix` (e.g. `crossrole:session:blue:`).
+pub fn session_keyring_keys(prefix: &str) -> Vec<(String, String)> {
+    let list = keyctl(&["rlist", "@s"]);
+    assert!(list.status.success(), "keyctl rlist: {}", stderr(&list));
+    let mut found = Vec::new();
+    for id in stdout(&list).split_whitespace() {
+        let d = keyctl(&["rdescribe", id]);
+        if !d.status.success() {
+            continue;
+        }
+        // type;uid;gid;perm;description
+        let text = stdout(&d);
+        let desc = text
+            .trim_end()
+            .splitn(5, ';')
+            .nth(4)
+            .unwrap_or("")
+            .to_string();
+        if desc.starts_with(prefix) {
+            found.push((id.to_string(), desc));
+        }
+    }
+    found
+}
+
+/// Asserts that none of `secrets` appears in the output's stdout or stderr.
+#[track_caller]
+pub fn assert_output_has_no(o: &Output, secrets: &[&str]) {
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        assert!(
+            !stdout(o).contains(s),
+            "a secret is on stdout: {}",
+            stdout(o)
+        );
+        assert!(
+            !stderr(o).contains(s),
+            "a secret is on stderr: {}",
+            stderr(o)
+        );
+    }
+}
+
+/// The credential_process document on a successful output.
+#[track_caller]
+pub fn process_doc(o: &Output) -> serde_json::Value {
+    let text = ok(o);
+    let v: serde_json::Value =
+        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"));
+    assert_eq!(v["Version"], 1, "{text}");
+    v
+}
+
+impl TestEnv {
+    /// Sets (`Some`) or removes (`None`) `key` in `[profile NAME]` of the
+    /// config file, leaving every other line as it is.
+    pub fn set_profile_key(&self, profile: &str, key: &str, value: Option<&str>) {
+        let text = self.read_config();
+        let header = format!("[profile {profile}]");
+        let mut out: Vec<String> = Vec::new();
+        let mut in_section = false;
+        let mut found = false;
+        for line in text.lines() {
+            let t = line.trim();
+            if t.starts_with('[') {
+                in_section = t == header;
+                out.push(line.to_string());
+                if in_section {
+                    found = true;
+                    if let Some(v) = value {
+                        out.push(format!("{key} = {v}"));
+                    }
+                }
+                continue;
+            }
+            if in_section && t.split('=').next().map(str::trim) == Some(key) {
+                continue;
+            }
+            out.push(line.to_string());
+        }
+        assert!(found, "no {header} in the config:\n{text}");
+        self.write_config(&(out.join("\n") + "\n"));
+    }
+}
+
+/// Seconds from now until a credential_process document's Expiration.
+pub fn seconds_left(doc: &serde_json::Value) -> i64 {
+    let text = doc["Expiration"].as_str().expect("Expiration");
+    let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|e| panic!("Expiration {text:?}: {e}"));
+    (at - time::OffsetDateTime::now_utc()).whole_seconds()
+}
+
+// ---- Helpers for the everyday-command tests (exec, export, list, clear, remove, doctor) ----
+
+/// A loopback URL on which nothing listens: connections are refused at once.
+pub fn closed_port_url() -> String {
+    format!("http://127.0.0.1:{}", free_port())
+}
+
+/// Moto with the tutorial, a counting proxy in front of it (set as the
+/// env's endpoint), Green's key imported by `setup` and both profiles written.
+pub struct CmdWorld {
+    pub env: TestEnv,
+    pub proxy: CountingProxy,
+    pub t: Tutorial,
+    pub moto: Moto,
+}
+
+pub fn cmd_world(env: TestEnv, setup_extra: &[&str]) -> CmdWorld {
+    let moto = Moto::start();
+    let t = tutorial(&moto, &[]);
+    let proxy = CountingProxy::start(moto.port);
+    let mut env = env;
+    env.endpoint = Some(proxy.url());
+    env.write_credentials(&format!(
+        "[green]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        t.access_key_id, t.secret_access_key
+    ));
+    let mut args = vec![
+        "setup",
+        "--import-credentials",
+        "--role-arn",
+        &t.role_arn,
+        "--region",
+        "eu-west-1",
+    ];
+    args.extend_from_slice(setup_extra);
+    ok(&env.crossrole(&args, None));
+    CmdWorld {
+        env,
+        proxy,
+        t,
+        moto,
+    }
+}
+
+/// A fake STS on loopback: answers every request with HTTP 200, a valid
+/// GetCallerIdentity document and a `Date:` header `date_offset_secs` away
+/// from now (negative: in the past). Counts the requests it answers.
+pub struct FakeSts {
+    pub port: u16,
+    requests: Arc<AtomicUsize>,
+}
+
+impl FakeSts {
+    pub fn start(date_offset_secs: i64) -> FakeSts {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = requests.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { break };
+                let counter = counter.clone();
+                std::thread::spawn(move || fake_sts_serve(client, date_offset_secs, &counter));
+            }
+        });
+        FakeSts { port, requests }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+fn fake_sts_serve(mut client: TcpStream, date_offset_secs: i64, counter: &AtomicUsize) {
+    let _ = client.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        // Read one request: headers, then Content-Length bytes of body.
+        let head_end = loop {
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            match client.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(0);
+        while buf.len() < head_end + length {
+            match client.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+        buf.drain(..head_end + length);
+        counter.fetch_add(1, Ordering::SeqCst);
+        let date = (time::OffsetDateTime::now_utc() + time::Duration::seconds(date_offset_secs))
+            .format(time::macros::format_description!(
+                "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+            ))
+            .unwrap();
+        let body = "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <GetCallerIdentityResult>\n    <Arn>arn:aws:iam::111111111111:user/s3-prod-user</Arn>\n    <UserId>AIDAFAKEFAKEFAKEFAKE1</UserId>\n    <Account>111111111111</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n";
+        let response = format!(
+            "HTTP/1.1 200 OK\r\nDate: {date}\r\nContent-Type: text/xml\r\nx-amzn-RequestId: 01234567-89ab-cdef-0123-456789abcdef\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if client.write_all(response.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// The Green key profile's credential_process line and a role profile
+/// using it, written by hand (no keyring entry behind them).
+pub fn hand_written_config(role_arn: &str) -> String {
+    format!(
+        "[profile green]\ncredential_process = \"{BIN}\" credential-process green\nregion = eu-west-1\noutput = json\n\n[profile blue]\ncredential_process = \"{BIN}\" credential-process blue\nregion = eu-west-1\noutput = json\ncrossrole_source_profile = green\ncrossrole_role_arn = {role_arn}\n"
+    )
 }

@@ -1,0 +1,126 @@
+//! Long-term keys in the freedesktop Secret Service (GNOME Keyring, KeePassXC,
+//! KWallet's bridge), through keyring-core and the pure-Rust zbus store: no
+//! libdbus, no libsecret.
+//!
+//! Items carry the attributes `service=crossrole` and `username=<name>` and
+//! the label `crossrole: <name>` (what Seahorse shows). Secrets travel over
+//! D-Bus encrypted (the store negotiates a Diffie-Hellman session).
+//!
+//! The bus is found through the process environment (see the module docs of
+//! `secrets`): `DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`. The
+//! connection is made on first use and shared by the whole process. Opening
+//! is bounded by [`OPEN_TIMEOUT`]; each later call by [`CALL_TIMEOUT`], which
+//! leaves a person time to answer an unlock prompt.
+//!
+//! Cost: the zbus blocking API drives a process-wide multi-threaded tokio
+//! runtime created on first use (zbus keeps it in a `static`), plus the
+//! D-Bus connection and the DH session negotiation: one-off per process.
+
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use keyring_core::api::CredentialStore;
+
+use super::core_store::{CoreStore, Flavor};
+use super::{Backend, Error};
+use crate::env::Env;
+
+/// How long connecting to the bus and opening a Secret Service session may take.
+pub const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one later call may take (it may be waiting on an unlock prompt).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+const KEYUTILS_HINT: &str =
+    "or set CROSSROLE_BACKEND=keyutils to keep keys in the kernel keyring (lost at reboot)";
+
+static STORE: OnceLock<Result<Arc<CredentialStore>, String>> = OnceLock::new();
+
+static FLAVOR: Flavor = Flavor {
+    backend: Backend::SecretService,
+    open: open_store,
+    open_error: describe_open_error,
+    cell: &STORE,
+    open_timeout: Some(OPEN_TIMEOUT),
+    call_timeout: Some(CALL_TIMEOUT),
+    label: true,
+    search: Some(&[("service", super::SERVICE)]),
+    locked_hint: "If your login keyring is locked, unlock it (log in to the desktop, open \
+                  Seahorse \"Passwords and Keys\", or pipe your password to \
+                  `gnome-keyring-daemon --unlock`) and retry",
+    unreachable_hint: "Check that the Secret Service on the D-Bus session bus \
+                       (org.freedesktop.secrets: gnome-keyring or KeePassXC) is running and \
+                       responsive, or set CROSSROLE_BACKEND=keyutils to keep keys in the kernel \
+                       keyring (lost at reboot)",
+};
+
+fn open_store() -> keyring_core::Result<Arc<CredentialStore>> {
+    let store: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new()?;
+    Ok(store)
+}
+
+/// Opens the Secret Service store (lazily: nothing is connected here).
+///
+/// Fails at once only when no session bus address can be found at all in
+/// `env`: no `DBUS_SESSION_BUS_ADDRESS` and no `$XDG_RUNTIME_DIR/bus` (or
+/// `/run/user/<uid>/bus`) socket.
+pub(crate) fn open(env: &Env) -> Result<CoreStore, Error> {
+    if env.get("DBUS_SESSION_BUS_ADDRESS").is_none() {
+        let runtime = env
+            .get("XDG_RUNTIME_DIR")
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("/run/user/{}", crate::sys::uid()));
+        let socket = Path::new(&runtime).join("bus");
+        if !socket.exists() {
+            return Err(Error::Unavailable(format!(
+                "No D-Bus session bus was found (DBUS_SESSION_BUS_ADDRESS is unset and {} does not exist), \
+                 so the Secret Service (org.freedesktop.secrets) cannot be reached. Run crossrole in your \
+                 desktop session (or under `dbus-run-session` with gnome-keyring started), {KEYUTILS_HINT}.",
+                socket.display()
+            )));
+        }
+    }
+    Ok(CoreStore::new(&FLAVOR))
+}
+
+/// The user-facing message for a failure to connect. The underlying errors
+/// are typed in crates we do not depend on directly, so they are classified
+/// by their text (which never holds a secret: no secret has been sent yet).
+fn describe_open_error(err: &keyring_core::Error) -> String {
+    let mut detail = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !detail.contains(&text) {
+            detail.push_str(": ");
+            detail.push_str(&text);
+        }
+        source = s.source();
+    }
+    let lower = detail.to_ascii_lowercase();
+    if lower.contains("serviceunknown")
+        || lower.contains("namehasnoowner")
+        || lower.contains("not provided by any .service files")
+    {
+        format!(
+            "No Secret Service is running on the D-Bus session bus (org.freedesktop.secrets). \
+             Start gnome-keyring or KeePassXC's Secret Service, {KEYUTILS_HINT}. ({detail})"
+        )
+    } else if lower.contains("no secret service provider or dbus session found")
+        || lower.contains("connection refused")
+        || lower.contains("no such file or directory")
+        || lower.contains("address")
+    {
+        format!(
+            "No D-Bus session bus is reachable, so no Secret Service (org.freedesktop.secrets) \
+             can be used. Run crossrole in your desktop session, start gnome-keyring or KeePassXC's \
+             Secret Service, {KEYUTILS_HINT}. ({detail})"
+        )
+    } else {
+        format!(
+            "Could not open a session with the Secret Service (org.freedesktop.secrets) on the \
+             D-Bus session bus. Check that gnome-keyring or KeePassXC's Secret Service is running \
+             and unlocked, {KEYUTILS_HINT}. ({detail})"
+        )
+    }
+}
