@@ -11,7 +11,9 @@ use crate::cache::{self, Lookup};
 use crate::credentials::{mask_key_id, LongTermKey};
 use crate::deps::Deps;
 use crate::error::{Error, Result};
-use crate::profile::{is_crossrole_process, managed_names, read_managed, sts_target, ManagedProfile, RoleSettings};
+use crate::profile::{
+    is_crossrole_process, managed_names, read_managed, sts_target, ManagedProfile, RoleSettings,
+};
 use crate::sts_errors::{explain, Call};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -53,7 +55,12 @@ impl Report<'_> {
 /// Most a healthy clock may differ from STS's: SigV4 allows 5 minutes.
 const MAX_SKEW_SECONDS: i64 = 300;
 
-pub fn run(deps: &Deps<'_>, only: Option<&str>, offline: bool, out: &mut dyn Write) -> Result<ExitCode> {
+pub fn run(
+    deps: &Deps<'_>,
+    only: Option<&str>,
+    offline: bool,
+    out: &mut dyn Write,
+) -> Result<ExitCode> {
     let mut r = Report {
         out,
         failed: 0,
@@ -103,10 +110,15 @@ pub fn run(deps: &Deps<'_>, only: Option<&str>, offline: bool, out: &mut dyn Wri
             Ok(ManagedProfile::Role(role)) => {
                 r.line(
                     Status::Ok,
-                    &format!("profile {name}: assumes {} with the key of {}", role.role_arn, role.source_profile),
+                    &format!(
+                        "profile {name}: assumes {} with the key of {}",
+                        role.role_arn, role.source_profile
+                    ),
                     None,
                 )?;
-                if !key_profiles.contains(&role.source_profile) && !names.contains(&role.source_profile) {
+                if !key_profiles.contains(&role.source_profile)
+                    && !names.contains(&role.source_profile)
+                {
                     key_profiles.push(role.source_profile.clone());
                 }
                 role_profiles.push(role);
@@ -135,19 +147,39 @@ pub fn run(deps: &Deps<'_>, only: Option<&str>, offline: bool, out: &mut dyn Wri
                         )?;
                         keys.push((p.clone(), k));
                     }
-                    Err(Error::Usage(msg)) => r.line(Status::Fail, &format!("keyring ({}): {msg}", backend.describe()), None)?,
-                    Err(e) => r.line(
+                    Err(Error::Usage(msg)) => r.line(
                         Status::Fail,
-                        &format!("keyring ({}) cannot be read: {e}", backend.describe()),
-                        Some("unlock the keyring (log in to the desktop, or `gnome-keyring-daemon --unlock`), or choose another with CROSSROLE_BACKEND"),
+                        &format!("keyring ({}): {msg}", backend.describe()),
+                        None,
                     )?,
+                    Err(e) => {
+                        let fix = match &e {
+                            Error::Secrets(crate::secrets::Error::Unavailable(_)) => {
+                                "start the keyring service (log in to the desktop session), or choose another with CROSSROLE_BACKEND"
+                            }
+                            _ => "unlock the keyring (log in to the desktop, or `gnome-keyring-daemon --unlock`), or choose another with CROSSROLE_BACKEND",
+                        };
+                        r.line(
+                            Status::Fail,
+                            &format!("keyring ({}) cannot be read: {e}", backend.describe()),
+                            Some(fix),
+                        )?
+                    }
                 }
             }
         }
     }
     match deps.stores.sessions(deps.env) {
-        Ok(s) => r.line(Status::Ok, &format!("session cache: {}", s.describe()), None)?,
-        Err(e) => r.line(Status::Warn, &format!("session cache unavailable: {e}"), None)?,
+        Ok(s) => r.line(
+            Status::Ok,
+            &format!("session cache: {}", s.describe()),
+            None,
+        )?,
+        Err(e) => r.line(
+            Status::Warn,
+            &format!("session cache unavailable: {e}"),
+            None,
+        )?,
     }
 
     if offline {
@@ -155,15 +187,28 @@ pub fn run(deps: &Deps<'_>, only: Option<&str>, offline: bool, out: &mut dyn Wri
         return finish(r);
     }
 
-    // STS: reachable, identity, clock, then each role.
+    // STS: reachable, identity, clock, then each role. An endpoint found
+    // unreachable is not tried again for the roles (each try may take the
+    // whole STS timeout).
+    let mut unreachable: Vec<crate::sts::StsTarget> = Vec::new();
     for (p, key) in &keys {
         let target = sts_target(deps.env, &config, p, None);
         match deps.sts.get_caller_identity(key, &target) {
             Ok(id) => {
-                r.line(Status::Ok, &format!("STS: profile {p} is {} (account {})", id.arn, id.account), None)?;
+                r.line(
+                    Status::Ok,
+                    &format!("STS: profile {p} is {} (account {})", id.arn, id.account),
+                    None,
+                )?;
                 check_clock(&mut r, deps, id.server_time)?;
             }
             Err(e) => {
+                if matches!(
+                    e,
+                    crate::sts::StsError::Unreachable { .. } | crate::sts::StsError::Timeout { .. }
+                ) {
+                    unreachable.push(target.clone());
+                }
                 let msg = explain(
                     e,
                     &Call::Identity {
@@ -179,11 +224,30 @@ pub fn run(deps: &Deps<'_>, only: Option<&str>, offline: bool, out: &mut dyn Wri
         let Some((_, key)) = keys.iter().find(|(p, _)| p == &role.source_profile) else {
             r.line(
                 Status::Fail,
-                &format!("profile {}: cannot check the role without the key of {}", role.profile, role.source_profile),
+                &format!(
+                    "profile {}: cannot check the role without the key of {}",
+                    role.profile, role.source_profile
+                ),
                 None,
             )?;
             continue;
         };
+        let target = sts_target(deps.env, &config, &role.profile, Some(&role.source_profile));
+        if unreachable.contains(&target) {
+            r.line(
+                Status::Warn,
+                &format!(
+                    "role: not checked for profile {} (STS at {} is unreachable, see above)",
+                    role.profile,
+                    target
+                        .endpoint_url
+                        .as_deref()
+                        .unwrap_or("its default endpoint")
+                ),
+                None,
+            )?;
+            continue;
+        }
         check_role(&mut r, deps, &config, role, key)?;
     }
     finish(r)
@@ -198,7 +262,11 @@ fn finish(r: Report<'_>) -> Result<ExitCode> {
     r.out
         .write_all(summary.as_bytes())
         .map_err(|e| Error::io("cannot write", "stdout", e))?;
-    Ok(if r.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if r.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn check_config(r: &mut Report<'_>, path: &Path) -> Result<Option<AwsFile>> {
@@ -217,7 +285,11 @@ fn check_config(r: &mut Report<'_>, path: &Path) -> Result<Option<AwsFile>> {
         }
         Ok(config) => {
             match config.validate() {
-                Ok(()) => r.line(Status::Ok, &format!("config file {} reads cleanly", path.display()), None)?,
+                Ok(()) => r.line(
+                    Status::Ok,
+                    &format!("config file {} reads cleanly", path.display()),
+                    None,
+                )?,
                 Err(e) => r.line(
                     Status::Fail,
                     &format!("config file: {e}"),
@@ -237,7 +309,11 @@ fn check_profile_lines(
     name: &str,
 ) -> Result<()> {
     let Some(p) = config.profile(name) else {
-        return r.line(Status::Fail, &format!("profile {name} is missing from the config"), Some("run `crossrole setup`"));
+        return r.line(
+            Status::Fail,
+            &format!("profile {name} is missing from the config"),
+            Some("run `crossrole setup`"),
+        );
     };
     match p.get("credential_process") {
         None => r.line(
@@ -251,7 +327,11 @@ fn check_profile_lines(
             Some("run `crossrole setup` to write it"),
         )?,
         Some(cp) => match first_word(cp).map(PathBuf::from) {
-            None => r.line(Status::Fail, &format!("profile {name}: credential_process is empty"), None)?,
+            None => r.line(
+                Status::Fail,
+                &format!("profile {name}: credential_process is empty"),
+                None,
+            )?,
             Some(path) => check_binary(r, deps, name, &path)?,
         },
     }
@@ -267,9 +347,15 @@ fn check_profile_lines(
         )?;
     }
     let in_config = p.get("aws_access_key_id").is_some();
-    let in_creds = creds.and_then(|c| c.profile(name)).is_some_and(|c| c.get("aws_access_key_id").is_some());
+    let in_creds = creds
+        .and_then(|c| c.profile(name))
+        .is_some_and(|c| c.get("aws_access_key_id").is_some());
     if in_config || in_creds {
-        let file = if in_creds { &deps.paths.credentials_file } else { &deps.paths.config_file };
+        let file = if in_creds {
+            &deps.paths.credentials_file
+        } else {
+            &deps.paths.config_file
+        };
         r.line(
             Status::Fail,
             &format!(
@@ -288,7 +374,10 @@ fn check_binary(r: &mut Report<'_>, deps: &Deps<'_>, name: &str, path: &Path) ->
         Err(_) => {
             return r.line(
                 Status::Fail,
-                &format!("profile {name}: credential_process runs {}, which does not exist", path.display()),
+                &format!(
+                    "profile {name}: credential_process runs {}, which does not exist",
+                    path.display()
+                ),
                 Some("re-run `crossrole setup` from the installed binary to rewrite the path"),
             )
         }
@@ -299,7 +388,10 @@ fn check_binary(r: &mut Report<'_>, deps: &Deps<'_>, name: &str, path: &Path) ->
         if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
             return r.line(
                 Status::Fail,
-                &format!("profile {name}: {} is not an executable file", path.display()),
+                &format!(
+                    "profile {name}: {} is not an executable file",
+                    path.display()
+                ),
                 Some(&format!("chmod +x {}", path.display())),
             );
         }
@@ -308,7 +400,11 @@ fn check_binary(r: &mut Report<'_>, deps: &Deps<'_>, name: &str, path: &Path) ->
     let _ = meta;
     let same = std::fs::canonicalize(path).is_ok_and(|p| p == deps.self_exe);
     if same {
-        r.line(Status::Ok, &format!("profile {name}: credential_process runs this crossrole"), None)
+        r.line(
+            Status::Ok,
+            &format!("profile {name}: credential_process runs this crossrole"),
+            None,
+        )
     } else {
         r.line(
             Status::Warn,
@@ -343,7 +439,9 @@ fn first_word(s: &str) -> Option<String> {
             }
             None
         }
-        '\'' => chars.position(|c| c == '\'').map(|end| s[1..=end].to_string()),
+        '\'' => chars
+            .position(|c| c == '\'')
+            .map(|end| s[1..=end].to_string()),
         c => {
             word.push(c);
             word.extend(chars.take_while(|c| !c.is_whitespace()));
@@ -352,13 +450,25 @@ fn first_word(s: &str) -> Option<String> {
     }
 }
 
-fn check_clock(r: &mut Report<'_>, deps: &Deps<'_>, server: Option<time::OffsetDateTime>) -> Result<()> {
+fn check_clock(
+    r: &mut Report<'_>,
+    deps: &Deps<'_>,
+    server: Option<time::OffsetDateTime>,
+) -> Result<()> {
     let Some(server) = server else {
-        return r.line(Status::Warn, "clock: STS sent no Date header to compare with", None);
+        return r.line(
+            Status::Warn,
+            "clock: STS sent no Date header to compare with",
+            None,
+        );
     };
     let skew = (deps.clock.now() - server).whole_seconds();
     if skew.abs() <= MAX_SKEW_SECONDS {
-        r.line(Status::Ok, &format!("clock: within {}s of STS", skew.abs().max(1)), None)
+        r.line(
+            Status::Ok,
+            &format!("clock: within {}s of STS", skew.abs().max(1)),
+            None,
+        )
     } else {
         r.line(
             Status::Fail,
@@ -368,13 +478,23 @@ fn check_clock(r: &mut Report<'_>, deps: &Deps<'_>, server: Option<time::OffsetD
     }
 }
 
-fn check_role(r: &mut Report<'_>, deps: &Deps<'_>, config: &AwsFile, role: &RoleSettings, key: &LongTermKey) -> Result<()> {
+fn check_role(
+    r: &mut Report<'_>,
+    deps: &Deps<'_>,
+    config: &AwsFile,
+    role: &RoleSettings,
+    key: &LongTermKey,
+) -> Result<()> {
     if role.mfa_serial.is_some() {
         // Only a cached session can be checked without asking for a code.
         if let Ok(sessions) = deps.stores.sessions(deps.env) {
             let entry = cache::session_key(role, &key.access_key_id);
             if let Lookup::Fresh(_) = cache::lookup(sessions, &entry, deps.clock.now()) {
-                return r.line(Status::Ok, &format!("role: profile {} has a valid cached session", role.profile), None);
+                return r.line(
+                    Status::Ok,
+                    &format!("role: profile {} has a valid cached session", role.profile),
+                    None,
+                );
             }
         }
         if !crate::prompt::has_tty() {
@@ -406,9 +526,15 @@ mod tests {
 
     #[test]
     fn splits_credential_process_like_shlex() {
-        assert_eq!(first_word(r#""/a b/crossrole" credential-process x"#).as_deref(), Some("/a b/crossrole"));
+        assert_eq!(
+            first_word(r#""/a b/crossrole" credential-process x"#).as_deref(),
+            Some("/a b/crossrole")
+        );
         assert_eq!(first_word(r#""/a\"b" x"#).as_deref(), Some("/a\"b"));
-        assert_eq!(first_word("/usr/bin/crossrole credential-process x").as_deref(), Some("/usr/bin/crossrole"));
+        assert_eq!(
+            first_word("/usr/bin/crossrole credential-process x").as_deref(),
+            Some("/usr/bin/crossrole")
+        );
         assert_eq!(first_word("'/x y' z").as_deref(), Some("/x y"));
         assert_eq!(first_word("\"unterminated"), None);
     }

@@ -77,16 +77,31 @@ fn row(deps: &Deps<'_>, config: &AwsFile, name: &str) -> Row {
         ManagedProfile::Key { profile } => profile.clone(),
         ManagedProfile::Role(role) => role.source_profile.clone(),
     };
-    let key_id = sessions
-        .and_then(|s| cache::indexed_key_id(s, &key_profile))
-        .or_else(|| {
-            let store = deps.stores.secret(deps.env).ok()?;
-            crate::keys::load(store, &key_profile).ok().map(|k| k.access_key_id.clone())
-        });
+    // The index in the session cache first (no keyring prompt), else the
+    // keyring itself; a keyring that cannot be reached is reported as such,
+    // not as a missing key.
+    let key_id = match sessions.and_then(|s| cache::indexed_key_id(s, &key_profile)) {
+        Some(id) => Ok(id),
+        None => match deps.stores.secret(deps.env) {
+            Err(e) => Err(format!("keyring unavailable: {e}")),
+            Ok(store) => match crate::keys::load(store, &key_profile) {
+                Ok(k) => Ok(k.access_key_id.clone()),
+                Err(Error::Usage(msg)) if msg.starts_with("no key") => {
+                    Err(format!("no key stored for `{key_profile}`"))
+                }
+                Err(Error::Usage(msg)) => Err(msg),
+                Err(e) => Err(format!("keyring cannot be read: {e}")),
+            },
+        },
+    };
+    let key_id = match key_id {
+        Ok(id) => Some(id),
+        Err(problem) => {
+            r.problem = Some(problem);
+            None
+        }
+    };
     r.key_id = key_id.as_deref().map(mask_key_id);
-    if key_id.is_none() {
-        r.problem = Some(format!("no key stored for `{key_profile}`"));
-    }
     if let ManagedProfile::Role(role) = managed {
         r.kind = "role";
         r.source_profile = Some(role.source_profile.clone());
@@ -95,9 +110,18 @@ fn row(deps: &Deps<'_>, config: &AwsFile, name: &str) -> Row {
         if let (Some(store), Some(id)) = (sessions, key_id) {
             let entry = cache::session_key(&role, &id);
             let now = deps.clock.now();
-            match store.get(&entry).ok().flatten().map(|b| serde_json::from_slice::<crate::credentials::Session>(&b)) {
+            match store
+                .get(&entry)
+                .ok()
+                .flatten()
+                .map(|b| serde_json::from_slice::<crate::credentials::Session>(&b))
+            {
                 Some(Ok(s)) => {
-                    r.session = if cache::is_fresh(&s, now) { "valid" } else { "refresh-due" };
+                    r.session = if cache::is_fresh(&s, now) {
+                        "valid"
+                    } else {
+                        "refresh-due"
+                    };
                     r.expires = Some(crate::credentials::format_expiration(s.expiration));
                     r.minutes_left = Some((s.expiration - now).whole_minutes().max(0));
                 }
@@ -110,7 +134,9 @@ fn row(deps: &Deps<'_>, config: &AwsFile, name: &str) -> Row {
 }
 
 fn table(rows: &[Row]) -> String {
-    let header = ["PROFILE", "TYPE", "SOURCE", "ROLE", "KEYRING", "KEY", "SESSION"];
+    let header = [
+        "PROFILE", "TYPE", "SOURCE", "ROLE", "KEYRING", "KEY", "SESSION",
+    ];
     let cells: Vec<[String; 7]> = rows
         .iter()
         .map(|r| {

@@ -211,7 +211,8 @@ impl TestEnv {
 
     pub fn secret_service() -> TestEnv {
         // Sessions still go to the kernel keyring by default: keep them private too.
-        join_fresh_session_keyring().expect("join a fresh session keyring (run the tests under `keyctl session`)");
+        join_fresh_session_keyring()
+            .expect("join a fresh session keyring (run the tests under `keyctl session`)");
         TestEnv::with_keyring(|tmp| {
             Keyring::SecretService(PrivateSecretService::start(&tmp.join("ss")))
         })
