@@ -11,3 +11,4 @@ pub mod list;
 pub mod policy;
 pub mod remove;
 pub mod setup;
+pub mod setup_input;

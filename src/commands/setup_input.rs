@@ -1,0 +1,114 @@
+//! Turns `setup`'s flags into validated input, asking on the terminal for
+//! what is missing when there is one (and only then).
+
+use std::io::IsTerminal;
+
+use crate::cli::SetupArgs;
+use crate::commands::setup::{KeySource, SetupInput};
+use crate::credentials::{LongTermKey, Secret};
+use crate::deps::Deps;
+use crate::error::{Error, Result};
+use crate::{awsfile, credentials, keys, profile, prompt, validate};
+
+fn usage(flag: &str) -> impl Fn(String) -> Error + '_ {
+    move |e| Error::Usage(format!("{flag}: {e}"))
+}
+
+pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
+    validate::profile_name(&a.source_profile).map_err(usage("--source-profile"))?;
+    validate::profile_name(&a.target_profile).map_err(usage("--target-profile"))?;
+    validate::output_format(&a.output).map_err(usage("--output"))?;
+    let interactive = std::io::stdin().is_terminal() && prompt::has_tty();
+    let check = |v: &Option<String>, f: fn(&str) -> std::result::Result<(), String>, flag: &'static str| {
+        v.as_deref().map(f).transpose().map_err(usage(flag))
+    };
+    check(&a.role_arn, validate::role_arn, "--role-arn")?;
+    check(&a.region, validate::region, "--region")?;
+    check(&a.mfa_serial, validate::mfa_serial, "--mfa-serial")?;
+    check(&a.external_id, validate::external_id, "--external-id")?;
+    check(&a.role_session_name, validate::session_name, "--role-session-name")?;
+    check(&a.source_identity, validate::source_identity, "--source-identity")?;
+    let duration_seconds = a
+        .duration_seconds
+        .as_deref()
+        .map(validate::duration_seconds)
+        .transpose()
+        .map_err(usage("--duration-seconds"))?;
+
+    let key_source = if a.import_credentials {
+        KeySource::Import {
+            keep_backup: a.keep_backup,
+        }
+    } else if a.keys_from_env {
+        KeySource::Env
+    } else if let Some(id) = a.access_key_id.clone() {
+        validate::access_key_id(&id).map_err(usage("--access-key-id"))?;
+        let secret = if std::io::stdin().is_terminal() {
+            prompt::ask_secret(&format!("Secret access key for {}: ", credentials::mask_key_id(&id)))?
+        } else {
+            prompt::read_secret_line(std::io::stdin().lock())?
+        };
+        validate::secret_access_key(&secret).map_err(usage("secret access key"))?;
+        KeySource::Given(LongTermKey {
+            access_key_id: id,
+            secret_access_key: Secret::new(secret.to_string()),
+        })
+    } else if interactive && !has_stored_key(deps, &a.source_profile) {
+        let id = prompt::ask(&format!("Access key id for profile {} (AKIA…): ", a.source_profile))?;
+        validate::access_key_id(&id).map_err(usage("access key id"))?;
+        let secret = prompt::ask_secret("Secret access key (not shown): ")?;
+        validate::secret_access_key(&secret).map_err(usage("secret access key"))?;
+        KeySource::Given(LongTermKey {
+            access_key_id: id,
+            secret_access_key: Secret::new(secret.to_string()),
+        })
+    } else {
+        KeySource::Stored
+    };
+
+    let mut role_arn = a.role_arn.clone();
+    let mut region = a.region.clone();
+    if interactive {
+        let config = awsfile::AwsFile::load(&deps.paths.config_file, awsfile::FileKind::Config)?;
+        let target = config.profile(&a.target_profile).unwrap_or_default();
+        if role_arn.is_none() && target.get(profile::KEY_ROLE_ARN).is_none() && target.get("role_arn").is_none() {
+            let arn = prompt::ask("Role to assume (arn:aws:iam::ACCOUNT:role/NAME): ")?;
+            validate::role_arn(&arn).map_err(usage("role ARN"))?;
+            role_arn = Some(arn);
+        }
+        let has_region = config
+            .profile(&a.source_profile)
+            .is_some_and(|p| p.get("region").is_some())
+            || deps.env.is_set("AWS_REGION")
+            || deps.env.is_set("AWS_DEFAULT_REGION");
+        if region.is_none() && !has_region {
+            let r = prompt::ask("Region [us-east-1]: ")?;
+            if !r.is_empty() {
+                validate::region(&r).map_err(usage("region"))?;
+                region = Some(r);
+            }
+        }
+    }
+    Ok(SetupInput {
+        source_profile: a.source_profile,
+        target_profile: a.target_profile,
+        role_arn,
+        region,
+        output: a.output,
+        mfa_serial: a.mfa_serial,
+        external_id: a.external_id,
+        duration_seconds,
+        role_session_name: a.role_session_name,
+        source_identity: a.source_identity,
+        key_source,
+        verify: !a.no_verify,
+    })
+}
+
+fn has_stored_key(deps: &Deps<'_>, profile: &str) -> bool {
+    deps.stores
+        .secret(deps.env)
+        .ok()
+        .and_then(|s| keys::load(s, profile).ok())
+        .is_some()
+}
