@@ -27,7 +27,10 @@ pub fn session_key(role: &RoleSettings, source_access_key_id: &str) -> String {
         source_access_key_id,
         role.mfa_serial.as_deref().unwrap_or(""),
         role.external_id.as_deref().unwrap_or(""),
-        &role.duration_seconds.map(|d| d.to_string()).unwrap_or_default(),
+        &role
+            .duration_seconds
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
         role.role_session_name.as_deref().unwrap_or(""),
         role.source_identity.as_deref().unwrap_or(""),
     ];
@@ -94,7 +97,12 @@ pub fn indexed_key_id(store: &dyn SessionStore, source_profile: &str) -> Option<
 
 /// Keeps the index for a day at most: a key replaced behind crossrole's back
 /// (not through `setup`) is noticed within that time.
-pub fn record_key_id(store: &dyn SessionStore, source_profile: &str, key_id: &str, now: OffsetDateTime) {
+pub fn record_key_id(
+    store: &dyn SessionStore,
+    source_profile: &str,
+    key_id: &str,
+    now: OffsetDateTime,
+) {
     let until = (now + Duration::hours(24)).unix_timestamp();
     let _ = store.put(&key_id_index_name(source_profile), key_id.as_bytes(), until);
 }
@@ -135,6 +143,121 @@ mod tests {
             v(&mut r);
             assert_ne!(base, session_key(&r, "AKIAAAAAAAAAAAAAAAAA"));
         }
+    }
+
+    /// A session store in memory, for `lookup`'s bookkeeping.
+    #[derive(Default)]
+    struct Mem(std::cell::RefCell<std::collections::BTreeMap<String, Vec<u8>>>);
+
+    impl SessionStore for Mem {
+        fn describe(&self) -> &'static str {
+            "memory"
+        }
+        fn get(
+            &self,
+            name: &str,
+        ) -> Result<Option<crate::secrets::SecretBytes>, crate::secrets::Error> {
+            Ok(self
+                .0
+                .borrow()
+                .get(name)
+                .cloned()
+                .map(zeroize::Zeroizing::new))
+        }
+        fn put(&self, name: &str, data: &[u8], _: i64) -> Result<(), crate::secrets::Error> {
+            self.0.borrow_mut().insert(name.into(), data.to_vec());
+            Ok(())
+        }
+        fn delete(&self, name: &str) -> Result<bool, crate::secrets::Error> {
+            Ok(self.0.borrow_mut().remove(name).is_some())
+        }
+        fn names(&self) -> Result<Vec<String>, crate::secrets::Error> {
+            Ok(self.0.borrow().keys().cloned().collect())
+        }
+    }
+
+    fn session(expiration: OffsetDateTime) -> Session {
+        Session {
+            access_key_id: "ASIAEXAMPLEEXAMPLE00".into(),
+            secret_access_key: Secret::new("s".into()),
+            session_token: Secret::new("t".into()),
+            expiration,
+        }
+    }
+
+    #[test]
+    fn lookup_serves_fresh_keeps_stale_and_drops_corrupt() {
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let store = Mem::default();
+        let key = session_key(&role(), "AKIAAAAAAAAAAAAAAAAA");
+        assert!(matches!(lookup(&store, &key, now), Lookup::Missing));
+
+        store_session(&store, &key, &session(now + Duration::hours(1))).unwrap();
+        match lookup(&store, &key, now) {
+            Lookup::Fresh(s) => assert_eq!(s.expiration, now + Duration::hours(1)),
+            _ => panic!("a one-hour session is fresh"),
+        }
+        // Inside the window: not served, but left for the refresh to replace.
+        assert!(matches!(
+            lookup(&store, &key, now + Duration::minutes(46)),
+            Lookup::Stale
+        ));
+        assert!(store.get(&key).unwrap().is_some());
+
+        for junk in [&b"garbage"[..], b"", b"{}", b"{\"AccessKeyId\":1}", b"\xff"] {
+            store.put(&key, junk, 0).unwrap();
+            assert!(
+                matches!(lookup(&store, &key, now), Lookup::Dropped),
+                "{junk:?}"
+            );
+            assert!(
+                store.get(&key).unwrap().is_none(),
+                "{junk:?} must be deleted"
+            );
+        }
+    }
+
+    #[test]
+    fn the_key_id_index_accepts_only_key_ids() {
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let store = Mem::default();
+        assert_eq!(indexed_key_id(&store, "green"), None);
+        record_key_id(&store, "green", "AKIAAAAAAAAAAAAAAAAA", now);
+        assert_eq!(
+            indexed_key_id(&store, "green").as_deref(),
+            Some("AKIAAAAAAAAAAAAAAAAA")
+        );
+        assert_eq!(indexed_key_id(&store, "other"), None);
+        store
+            .put(&key_id_index_name("green"), b"garbage", 0)
+            .unwrap();
+        assert_eq!(indexed_key_id(&store, "green"), None);
+        store
+            .put(&key_id_index_name("green"), b"\xff\xfe", 0)
+            .unwrap();
+        assert_eq!(indexed_key_id(&store, "green"), None);
+    }
+
+    #[test]
+    fn entry_names_are_per_profile_and_unambiguous() {
+        let a = session_key(&role(), "AKIAAAAAAAAAAAAAAAAA");
+        assert!(a.starts_with("session:blue:"), "{a}");
+        assert_eq!(a, session_key(&role(), "AKIAAAAAAAAAAAAAAAAA"), "stable");
+        // Moving text between fields changes the name.
+        let mut r1 = role();
+        r1.external_id = Some("ab".into());
+        r1.role_session_name = Some("c".into());
+        let mut r2 = role();
+        r2.external_id = Some("a".into());
+        r2.role_session_name = Some("bc".into());
+        assert_ne!(
+            session_key(&r1, "AKIAAAAAAAAAAAAAAAAA"),
+            session_key(&r2, "AKIAAAAAAAAAAAAAAAAA")
+        );
+        // Another profile with the same settings has its own entry.
+        let mut other = role();
+        other.profile = "red".into();
+        assert!(session_key(&other, "AKIAAAAAAAAAAAAAAAAA").starts_with("session:red:"));
     }
 
     #[test]

@@ -84,3 +84,219 @@ pub fn explain(err: StsError, call: &Call<'_>) -> Error {
     };
     Error::Sts(msg)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY_ID: &str = "AKIAIOSFODNN7EXAMPLE";
+    const ROLE: &str = "arn:aws:iam::222222222222:role/CrossAccountS3Access-Role";
+
+    fn assume(mfa: bool) -> Call<'static> {
+        Call::AssumeRole {
+            profile: "blue",
+            source: "green",
+            role_arn: ROLE,
+            key_id: KEY_ID,
+            mfa,
+        }
+    }
+
+    fn identity() -> Call<'static> {
+        Call::Identity {
+            profile: "green",
+            key_id: KEY_ID,
+        }
+    }
+
+    fn service(code: &str, message: &str) -> StsError {
+        StsError::Service {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    #[track_caller]
+    fn says(err: StsError, call: &Call<'_>, parts: &[&str]) -> String {
+        let e = explain(err, call);
+        assert!(matches!(e, Error::Sts(_)), "{e:?}");
+        let msg = e.to_string();
+        for p in parts {
+            assert!(msg.contains(p), "{msg:?} lacks {p:?}");
+        }
+        assert!(!msg.contains(KEY_ID), "the key id must be masked: {msg}");
+        msg
+    }
+
+    #[test]
+    fn expired_token_says_a_long_term_key_is_needed() {
+        for code in ["ExpiredToken", "ExpiredTokenException"] {
+            for call in [assume(false), identity()] {
+                says(
+                    service(
+                        code,
+                        "The security token included in the request is expired",
+                    ),
+                    &call,
+                    &[
+                        code,
+                        "expired",
+                        "profile `green`",
+                        "long-term IAM user key",
+                        "not a temporary one",
+                        "crossrole setup --source-profile green",
+                    ],
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn clock_skew_says_to_sync_the_clock() {
+        for code in ["RequestExpired", "RequestTimeTooSkewed", "SignatureExpired"] {
+            let msg = says(
+                service(code, "Request has expired."),
+                &assume(false),
+                &[code, "clock is off", "timedatectl set-ntp true"],
+            );
+            assert!(!msg.contains("crossrole setup"), "the key is fine: {msg}");
+        }
+    }
+
+    #[test]
+    fn unknown_key_and_wrong_secret() {
+        says(
+            service(
+                "InvalidClientTokenId",
+                "The security token included in the request is invalid.",
+            ),
+            &assume(false),
+            &[
+                "AKIA…MPLE",
+                "profile `green`",
+                "deleted",
+                "rotated",
+                "crossrole setup --source-profile green",
+                "aws iam create-access-key",
+            ],
+        );
+        says(
+            service(
+                "SignatureDoesNotMatch",
+                "The request signature we calculated does not match",
+            ),
+            &identity(),
+            &[
+                "AKIA…MPLE",
+                "secret access key stored for it is wrong",
+                "crossrole setup --source-profile green",
+            ],
+        );
+    }
+
+    #[test]
+    fn access_denied_names_both_policies_and_mfa_when_used() {
+        let sts_said = "User: arn:aws:iam::111111111111:user/s3-prod-user is not authorized to perform: sts:AssumeRole";
+        let plain = says(
+            service("AccessDenied", sts_said),
+            &assume(false),
+            &[
+                ROLE,
+                "profile `blue`",
+                "`green`",
+                "trust policy",
+                "sts:AssumeRole",
+                "crossrole policy",
+                sts_said,
+            ],
+        );
+        assert!(!plain.contains("crossrole_mfa_serial"), "{plain}");
+        says(
+            service("AccessDenied", sts_said),
+            &assume(true),
+            &["MFA code", "crossrole_mfa_serial"],
+        );
+        says(
+            service("AccessDenied", "no"),
+            &identity(),
+            &["access denied", "profile `green`"],
+        );
+    }
+
+    #[test]
+    fn validation_of_the_duration_says_to_lower_it() {
+        says(
+            service(
+                "ValidationError",
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role.",
+            ),
+            &assume(false),
+            &["ValidationError", "crossrole_duration_seconds"],
+        );
+        let other = says(
+            service("ValidationError", "roleSessionName too long"),
+            &assume(false),
+            &["roleSessionName"],
+        );
+        assert!(!other.contains("crossrole_duration_seconds"), "{other}");
+    }
+
+    #[test]
+    fn throttling_region_and_unknown_codes() {
+        says(
+            service("Throttling", "Rate exceeded"),
+            &assume(false),
+            &["throttling", "try again"],
+        );
+        says(
+            service("RegionDisabledException", "STS is not activated"),
+            &assume(false),
+            &["not activated", "region"],
+        );
+        says(
+            service("SomethingNew", "what"),
+            &assume(false),
+            &["SomethingNew", "what"],
+        );
+    }
+
+    #[test]
+    fn network_failures_name_the_endpoint() {
+        says(
+            StsError::Unreachable {
+                endpoint: "http://127.0.0.1:9".into(),
+                detail: "Connection refused".into(),
+            },
+            &assume(false),
+            &[
+                "cannot reach STS",
+                "http://127.0.0.1:9",
+                "Connection refused",
+                "HTTPS_PROXY",
+                "AWS_ENDPOINT_URL",
+            ],
+        );
+        says(
+            StsError::Timeout {
+                endpoint: "https://sts.eu-west-1.amazonaws.com".into(),
+            },
+            &assume(false),
+            &[
+                "did not answer in time",
+                "https://sts.eu-west-1.amazonaws.com",
+            ],
+        );
+        says(
+            StsError::BadResponse {
+                detail: "unexpected EOF".into(),
+            },
+            &assume(false),
+            &["cannot read", "unexpected EOF", "endpoint_url"],
+        );
+        says(
+            StsError::Setup("cannot read the CA bundle /x".into()),
+            &assume(false),
+            &["CA bundle"],
+        );
+    }
+}
