@@ -137,6 +137,14 @@ pub fn run(deps: &Deps<'_>, mut input: SetupInput, out: &mut dyn Write) -> Resul
         .unwrap_or_else(|| "us-east-1".to_string());
     validate::region(&region).map_err(|e| Error::Usage(format!("--region: {e}")))?;
     let role = role_settings(&input, &config)?;
+    if role.duration_seconds.is_some_and(|d| i64::from(d) <= cache::REFRESH_WINDOW.whole_seconds() + 300) {
+        report.push(format!(
+            "warning: sessions of {} seconds start within the {}-minute refresh window, so nearly every call to profile {} will ask STS again; 3600 (the default) or more lets the cache work",
+            role.duration_seconds.unwrap_or_default(),
+            cache::REFRESH_WINDOW.whole_minutes(),
+            role.profile
+        ));
+    }
     let process = |name: &str| format!("{} credential-process {name}", quote_path(&deps.self_exe));
 
     let mut config_changed = false;
@@ -257,7 +265,7 @@ fn verify_role(
         .unwrap_or_else(|| crate::role_session::default_session_name(deps.env));
     let mfa_code = match &role.mfa_serial {
         Some(serial) => {
-            let code = crate::prompt::ask(&format!("MFA code for {serial}: "))?;
+            let code = crate::prompt::ask(&format!("MFA code for profile {} ({serial}): ", role.profile))?;
             validate::mfa_code(&code).map_err(Error::Usage)?;
             Some(code)
         }
