@@ -38,10 +38,26 @@ pub fn ask(question: &str) -> Result<String> {
 }
 
 /// Asks for a secret with echo off.
+#[cfg(unix)]
+pub fn ask_secret(question: &str) -> Result<Zeroizing<String>> {
+    use std::os::fd::AsRawFd;
+    let mut tty = open_tty().map_err(|_| no_terminal())?;
+    let tty_err = |e| Error::io("cannot use the terminal", "/dev/tty", e);
+    let guard = crate::sys::echo_off(tty.as_raw_fd()).map_err(tty_err)?;
+    tty.write_all(question.as_bytes()).and_then(|_| tty.flush()).map_err(tty_err)?;
+    let mut line = Zeroizing::new(String::new());
+    BufReader::new(&tty).read_line(&mut line).map_err(tty_err)?;
+    drop(guard);
+    Ok(Zeroizing::new(line.trim().to_string()))
+}
+
+/// Asks for a secret with echo off.
+#[cfg(not(unix))]
 pub fn ask_secret(question: &str) -> Result<Zeroizing<String>> {
     open_tty().map_err(|_| no_terminal())?;
-    let answer = rpassword::prompt_password(question)
-        .map_err(|e| Error::io("cannot read from the terminal", "/dev/tty", e))?;
+    let answer = Zeroizing::new(
+        rpassword::prompt_password(question).map_err(|e| Error::io("cannot read from the terminal", "CONIN$", e))?,
+    );
     Ok(Zeroizing::new(answer.trim().to_string()))
 }
 

@@ -35,3 +35,41 @@ pub fn disable_core_dumps() {
         libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
     }
 }
+
+/// Terminal echo switched off until dropped. Echo goes off *before* the
+/// prompt is shown, so an answer typed the moment the prompt appears is
+/// never echoed.
+#[cfg(unix)]
+pub struct EchoOff {
+    fd: i32,
+    saved: libc::termios,
+}
+
+#[cfg(unix)]
+pub fn echo_off(fd: i32) -> std::io::Result<EchoOff> {
+    // SAFETY: termios is plain data; tcgetattr fills it or fails.
+    let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+    // SAFETY: fd is an open descriptor owned by the caller; the pointer is to our local.
+    if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut quiet = saved;
+    quiet.c_lflag &= !libc::ECHO;
+    // Still echo the newline, so the next output starts on a fresh line.
+    quiet.c_lflag |= libc::ECHONL;
+    // SAFETY: as above; TCSAFLUSH also drops anything typed before echo went off.
+    if unsafe { libc::tcsetattr(fd, libc::TCSAFLUSH, &quiet) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(EchoOff { fd, saved })
+}
+
+#[cfg(unix)]
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        // SAFETY: restores the settings read in echo_off on the same descriptor.
+        unsafe {
+            libc::tcsetattr(self.fd, libc::TCSANOW, &self.saved);
+        }
+    }
+}
