@@ -113,10 +113,21 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
                 dir.display()
             )));
         }
-        if meta.uid() != crate::sys::uid() || meta.mode() & 0o022 != 0 {
+        let me = crate::sys::uid();
+        if meta.uid() != me {
             return Err(Error::Usage(format!(
-                "{} is owned by another user or writable by others; crossrole will not keep locks there. Remove it or fix it with: chmod 700 {}",
+                "{} is owned by another user (uid {}), so crossrole will not keep locks there. Remove it (it holds no secrets) so crossrole can create its own, or fix it with: chown {me} {} && chmod 700 {}",
                 dir.display(),
+                meta.uid(),
+                dir.display(),
+                dir.display()
+            )));
+        }
+        if meta.mode() & 0o022 != 0 {
+            return Err(Error::Usage(format!(
+                "{} is writable by other users (mode {:03o}), so crossrole will not keep locks there. Fix it with: chmod 700 {}",
+                dir.display(),
+                meta.mode() & 0o777,
                 dir.display()
             )));
         }

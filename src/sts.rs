@@ -68,7 +68,7 @@ impl StsError {
 }
 
 /// Upper bound for one whole STS operation, retries included.
-const OPERATION_TIMEOUT: Duration = Duration::from_secs(14);
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(12);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -165,9 +165,12 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
     match &err {
         SdkError::ServiceError(se) => {
             let e = se.err();
-            StsError::Service {
-                code: e.code().unwrap_or("Unknown").to_string(),
-                message: e.message().unwrap_or("").to_string(),
+            match e.code() {
+                Some(code) => StsError::Service {
+                    code: code.to_string(),
+                    message: e.message().unwrap_or("").to_string(),
+                },
+                None => service_error_from_raw(se.raw()),
             }
         }
         SdkError::TimeoutError(_) => StsError::Timeout { endpoint },
@@ -197,6 +200,64 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
             }
         }
     }
+}
+
+/// An error response the SDK found no code in: an error body in another
+/// layout (`<ErrorResponse><Errors><Error>`, as some STS look-alikes send),
+/// or no STS error at all (a proxy's or load balancer's HTML page). Take the
+/// first `<Code>` / `<Message>` anywhere in the body, else name the HTTP
+/// status and show the start of the body.
+fn service_error_from_raw(raw: &aws_smithy_runtime_api::http::Response) -> StsError {
+    let status = raw.status().as_u16();
+    let body = raw
+        .body()
+        .bytes()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .unwrap_or_default();
+    match xml_text(&body, "Code").filter(|c| !c.is_empty()) {
+        Some(code) => StsError::Service {
+            code,
+            message: xml_text(&body, "Message").unwrap_or_default(),
+        },
+        None => {
+            let mut snippet: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+            if snippet.chars().count() > 160 {
+                snippet = snippet.chars().take(160).collect::<String>() + "…";
+            }
+            let body = if snippet.is_empty() {
+                "an empty body".to_string()
+            } else {
+                format!("a body starting {snippet:?}")
+            };
+            if (200..300).contains(&status) {
+                // Not an error, and not STS either (a captive portal, a wrong endpoint).
+                return StsError::BadResponse {
+                    detail: format!("HTTP {status} with {body}, which is no STS answer"),
+                };
+            }
+            StsError::Service {
+                code: format!("HTTP {status}"),
+                message: format!(
+                    "the response has no STS error code ({body}); if an endpoint_url or proxy is set, check that it points at STS"
+                ),
+            }
+        }
+    }
+}
+
+/// The text of the first `<tag>…</tag>` in `xml`, entities decoded.
+fn xml_text(xml: &str, tag: &str) -> Option<String> {
+    let open = format!("<{tag}>");
+    let close = format!("</{tag}>");
+    let start = xml.find(&open)? + open.len();
+    let len = xml[start..].find(&close)?;
+    let text = xml[start..start + len]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&");
+    Some(text.trim().to_string())
 }
 
 /// The error and its causes on one line; SDK errors keep the useful part deep.
@@ -241,13 +302,49 @@ pub fn assume_role(
                 detail: "AssumeRole answered with an impossible expiration time".into(),
             }
         })?;
-        Ok(Session {
+        let session = Session {
             access_key_id: c.access_key_id().to_string(),
             secret_access_key: Secret::new(c.secret_access_key().to_string()),
             session_token: Secret::new(c.session_token().to_string()),
             expiration,
-        })
+        };
+        check_session(&session, OffsetDateTime::now_utc())?;
+        Ok(session)
     })
+}
+
+/// The SDK's XML reader is lenient: a truncated or garbled answer can come
+/// back as a "session" with empty fields and a 1970 expiry. Never hand such
+/// a thing to the AWS CLI (or cache it).
+fn check_session(s: &Session, now: OffsetDateTime) -> Result<(), StsError> {
+    let missing: Vec<&str> = [
+        ("AccessKeyId", s.access_key_id.trim().is_empty()),
+        (
+            "SecretAccessKey",
+            s.secret_access_key.expose().trim().is_empty(),
+        ),
+        ("SessionToken", s.session_token.expose().trim().is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(name, empty)| empty.then_some(name))
+    .collect();
+    if !missing.is_empty() {
+        return Err(StsError::BadResponse {
+            detail: format!(
+                "AssumeRole answered without {} (a truncated or malformed response?)",
+                missing.join(", ")
+            ),
+        });
+    }
+    if s.expiration <= now {
+        return Err(StsError::BadResponse {
+            detail: format!(
+                "AssumeRole answered with a session that expired at {} (a malformed response, or this machine's clock is far ahead)",
+                crate::credentials::format_expiration(s.expiration)
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Remembers the `Date` header of the last STS response, so `doctor` can
@@ -290,9 +387,15 @@ pub fn get_caller_identity(key: &LongTermKey, target: &StsTarget) -> Result<Iden
             .send()
             .await
             .map_err(|e| classify(e, target))?;
+        let (account, arn) = (out.account().unwrap_or_default(), out.arn().unwrap_or_default());
+        if account.trim().is_empty() || arn.trim().is_empty() {
+            return Err(StsError::BadResponse {
+                detail: "GetCallerIdentity answered without Account or Arn (a truncated or malformed response?)".into(),
+            });
+        }
         Ok::<_, StsError>(Identity {
-            account: out.account().unwrap_or_default().to_string(),
-            arn: out.arn().unwrap_or_default().to_string(),
+            account: account.to_string(),
+            arn: arn.to_string(),
             user_id: out.user_id().unwrap_or_default().to_string(),
             server_time: None,
         })
@@ -314,6 +417,87 @@ pub fn parse_http_date(s: &str) -> Option<OffsetDateTime> {
     time::PrimitiveDateTime::parse(s.trim(), &fmt)
         .ok()
         .map(|t| t.assume_utc())
+}
+
+#[cfg(test)]
+mod session_check_tests {
+    use super::*;
+
+    fn session(id: &str, secret: &str, token: &str, exp: i64) -> Session {
+        Session {
+            access_key_id: id.into(),
+            secret_access_key: Secret::new(secret.into()),
+            session_token: Secret::new(token.into()),
+            expiration: OffsetDateTime::from_unix_timestamp(exp).unwrap(),
+        }
+    }
+
+    #[test]
+    fn empty_fields_and_past_expiry_are_refused() {
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let later = 1_800_003_600;
+        assert!(check_session(&session("ASIAX", "s", "t", later), now).is_ok());
+        let e = check_session(&session("ASIA", "", "", 0), now).unwrap_err();
+        let StsError::BadResponse { detail } = e else {
+            unreachable!()
+        };
+        assert!(detail.contains("SecretAccessKey, SessionToken"), "{detail}");
+        let e = check_session(&session("ASIAX", "s", "t", 0), now).unwrap_err();
+        assert!(matches!(e, StsError::BadResponse { .. }));
+    }
+}
+
+#[cfg(test)]
+mod raw_error_tests {
+    use super::*;
+
+    fn raw(status: u16, body: &str) -> aws_smithy_runtime_api::http::Response {
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
+            aws_smithy_types::body::SdkBody::from(body),
+        )
+    }
+
+    #[test]
+    fn nested_errors_layout_keeps_its_code() {
+        let e = service_error_from_raw(&raw(
+            403,
+            "<ErrorResponse><Errors><Error><Code>InvalidClientTokenId</Code><Message>The security token included in the request is invalid.</Message></Error></Errors></ErrorResponse>",
+        ));
+        assert_eq!(e.code(), Some("InvalidClientTokenId"));
+        let StsError::Service { message, .. } = e else {
+            unreachable!()
+        };
+        assert!(message.contains("security token"), "{message}");
+    }
+
+    #[test]
+    fn no_code_names_the_http_status() {
+        let e = service_error_from_raw(&raw(503, "<html>\n<h1>Service  Unavailable</h1></html>"));
+        assert_eq!(e.code(), Some("HTTP 503"));
+        let StsError::Service { message, .. } = e else {
+            unreachable!()
+        };
+        assert!(
+            message.contains("<html> <h1>Service Unavailable"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn a_success_status_without_sts_xml_is_a_bad_response() {
+        let e = service_error_from_raw(&raw(200, "<html>portal</html>"));
+        assert!(matches!(e, StsError::BadResponse { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn entities_are_decoded() {
+        assert_eq!(
+            xml_text("<Message>a &lt;b&gt; &amp; c</Message>", "Message").as_deref(),
+            Some("a <b> & c")
+        );
+        assert_eq!(xml_text("<Code>x", "Code"), None);
+    }
 }
 
 #[cfg(test)]

@@ -4,8 +4,11 @@
 //! missing parent folder 0700, write a temp file `.NAME.crossrole-tmp-PID-RAND`
 //! next to the target with the target's mode (0600 for a new file), fsync,
 //! rename over the target, fsync the folder. On failure the temp file is
-//! removed and the old file is untouched. Stale temp files older than a
-//! minute are cleaned up.
+//! removed and the old file is untouched. Stale temp files are cleaned up
+//! before each save: those older than a minute, and (where `/proc` shows
+//! which processes live) those whose writer, named by the PID in the file
+//! name, is gone (killed mid-save) or is this process (a PID reused after
+//! such a kill). A live writer's temp file is left alone.
 
 use std::fs;
 use std::io::{self, Write};
@@ -16,6 +19,8 @@ use super::Error;
 
 const MAX_LINKS: usize = 40;
 const STALE_AFTER: Duration = Duration::from_secs(60);
+const CANNOT_CREATE_TEMP: &str =
+    "cannot create a temporary file (saving replaces the file atomically, so its folder must be writable)";
 
 fn io_err(context: &'static str, path: &Path, source: io::Error) -> Error {
     Error::Io {
@@ -36,6 +41,13 @@ pub(crate) fn load(path: &Path) -> Result<Option<String>, Error> {
                 resolve(path)?;
             }
             return Ok(None);
+        }
+        Err(e) if e.kind() == io::ErrorKind::IsADirectory => {
+            return Err(io_err(
+                "cannot read (it is a folder; point AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE at a file)",
+                path,
+                e,
+            ))
         }
         Err(e) => return Err(io_err("cannot read", path, e)),
     };
@@ -153,16 +165,44 @@ fn clean_stale(dir: &Path, name: &str) {
         if !fname.to_string_lossy().starts_with(&prefix) {
             continue;
         }
-        let stale = entry
+        let old = entry
             .metadata()
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| SystemTime::now().duration_since(t).ok())
             .is_some_and(|age| age > STALE_AFTER);
-        if stale {
+        let orphan = || {
+            writer_pid(&fname.to_string_lossy()[prefix.len()..])
+                .is_some_and(|pid| pid == std::process::id() || process_is_gone(pid))
+        };
+        if old || orphan() {
             let _ = fs::remove_file(entry.path());
         }
     }
+}
+
+/// The writer's PID from the rest of a temp file name, `PID-RAND`.
+fn writer_pid(rest: &str) -> Option<u32> {
+    let (pid, rand) = rest.split_once('-')?;
+    let hex = rand.len() == 16 && rand.bytes().all(|b| b.is_ascii_hexdigit());
+    let digits = !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit());
+    if hex && digits {
+        pid.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// Whether process `pid` certainly no longer exists. Only where `/proc` is
+/// mounted (Linux) can that be told without a system call; elsewhere the age
+/// limit alone applies.
+fn process_is_gone(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    proc.join("self").exists()
+        && matches!(
+            fs::symlink_metadata(proc.join(pid.to_string())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound
+        )
 }
 
 pub(crate) fn save(text: &str, path: &Path) -> Result<(), Error> {
@@ -231,7 +271,7 @@ fn write_temp(tmp: &Path, text: &str, mode: u32) -> Result<(), Error> {
     }
     let mut f = opts
         .open(tmp)
-        .map_err(|e| io_err("cannot create temporary file", tmp, e))?;
+        .map_err(|e| io_err(CANNOT_CREATE_TEMP, tmp, e))?;
     f.write_all(text.as_bytes())
         .map_err(|e| io_err("cannot write", tmp, e))?;
     // Set the mode explicitly: the umask applies at creation.
@@ -258,6 +298,54 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("config")]);
+    }
+
+    #[test]
+    fn temp_of_a_dead_writer_is_removed_and_a_live_one_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config");
+        fs::write(&p, "old").unwrap();
+        // A child that has exited (and been reaped) stands for a writer
+        // killed mid-save; its PID is not reused while we look.
+        let dead = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = dead.id();
+        let mut dead = dead;
+        dead.wait().unwrap();
+        let mut live = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let orphan = dir
+            .path()
+            .join(format!(".config.crossrole-tmp-{dead_pid}-00112233aabbccdd"));
+        let busy = dir.path().join(format!(
+            ".config.crossrole-tmp-{}-00112233aabbccdd",
+            live.id()
+        ));
+        let foreign = dir.path().join(".config.crossrole-tmp-notes");
+        for f in [&orphan, &busy, &foreign] {
+            fs::write(f, "partial").unwrap();
+        }
+        save("new", &p).unwrap();
+        let _ = live.kill();
+        let _ = live.wait();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "new");
+        if Path::new("/proc/self").exists() {
+            assert!(!orphan.exists(), "a dead writer's temp file was left");
+        }
+        assert!(busy.exists(), "a live writer's temp file was removed");
+        assert!(
+            foreign.exists(),
+            "a file not named by crossrole was removed"
+        );
+    }
+
+    #[test]
+    fn writer_pid_parses_only_our_names() {
+        assert_eq!(writer_pid("1234-00112233aabbccdd"), Some(1234));
+        assert_eq!(writer_pid("1234-xyz"), None);
+        assert_eq!(writer_pid("-00112233aabbccdd"), None);
+        assert_eq!(writer_pid("notes"), None);
     }
 
     #[test]
