@@ -62,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Setup(args) => {
             sys::disable_core_dumps();
+            sys::ignore_file_size_signal();
             let deps = deps()?;
             let input = commands::setup_input::from_args(args, &deps)?;
             commands::setup::run(&deps, input, &mut stdout)?;
@@ -73,7 +74,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::List(args) => commands::list::run(&deps()?, args.json, &mut stdout)?,
         Command::Clear(args) => commands::clear::run(&deps()?, args.profile.as_deref(), &mut stdout)?,
-        Command::Remove(args) => commands::remove::run(&deps()?, &args.profile, args.yes, &mut stdout)?,
+        Command::Remove(args) => {
+            sys::ignore_file_size_signal();
+            commands::remove::run(&deps()?, &args.profile, args.yes, &mut stdout)?
+        }
         Command::Doctor(args) => {
             return Ok(commands::doctor::run(
                 &deps()?,

@@ -73,3 +73,15 @@ impl Drop for EchoOff {
         }
     }
 }
+
+/// A file-size limit (`ulimit -f`) would otherwise kill the process with
+/// SIGXFSZ in the middle of a save, silently; ignored, the write fails with
+/// "File too large" and the save reports it (the old file is kept either way).
+/// Only for commands that write files and start no other program.
+pub fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    // SAFETY: installs the predefined SIG_IGN disposition; no handler code runs.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
