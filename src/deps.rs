@@ -16,7 +16,11 @@ use crate::sts::{AssumeRoleRequest, Identity, StsError, StsTarget};
 
 /// The two STS calls, behind a trait so command logic can be tested offline.
 pub trait Sts {
-    fn get_caller_identity(&self, key: &LongTermKey, target: &StsTarget) -> Result<Identity, StsError>;
+    fn get_caller_identity(
+        &self,
+        key: &LongTermKey,
+        target: &StsTarget,
+    ) -> Result<Identity, StsError>;
     fn assume_role(
         &self,
         key: &LongTermKey,
@@ -29,7 +33,11 @@ pub trait Sts {
 pub struct AwsSts;
 
 impl Sts for AwsSts {
-    fn get_caller_identity(&self, key: &LongTermKey, target: &StsTarget) -> Result<Identity, StsError> {
+    fn get_caller_identity(
+        &self,
+        key: &LongTermKey,
+        target: &StsTarget,
+    ) -> Result<Identity, StsError> {
         crate::sts::get_caller_identity(key, target)
     }
 

@@ -7,24 +7,24 @@
 
 pub mod awsfile;
 pub mod cache;
+pub mod cli;
 pub mod clock;
 pub mod credentials;
 pub mod deps;
-pub mod keys;
 pub mod env;
 pub mod error;
+pub mod keys;
 pub mod lock;
 pub mod paths;
-pub mod secrets;
-pub mod sts;
-pub mod sys;
-pub mod validate;
 pub mod profile;
 pub mod prompt;
 pub mod resolve;
 pub mod role_session;
+pub mod secrets;
+pub mod sts;
 pub mod sts_errors;
-pub mod cli;
+pub mod sys;
+pub mod validate;
 
 pub use error::{Error, Result};
 
@@ -73,7 +73,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             commands::export::run(&deps()?, &args.profile, args.format, &mut stdout)?;
         }
         Command::List(args) => commands::list::run(&deps()?, args.json, &mut stdout)?,
-        Command::Clear(args) => commands::clear::run(&deps()?, args.profile.as_deref(), &mut stdout)?,
+        Command::Clear(args) => {
+            commands::clear::run(&deps()?, args.profile.as_deref(), &mut stdout)?
+        }
         Command::Remove(args) => {
             sys::ignore_file_size_signal();
             commands::remove::run(&deps()?, &args.profile, args.yes, &mut stdout)?

@@ -63,7 +63,9 @@ mod tests {
             let _second = FileLock::acquire(&run2, "profile:blue").unwrap();
             tx.send(()).unwrap();
         });
-        assert!(rx.recv_timeout(std::time::Duration::from_millis(200)).is_err());
+        assert!(rx
+            .recv_timeout(std::time::Duration::from_millis(200))
+            .is_err());
         drop(first);
         rx.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
         t.join().unwrap();

@@ -67,15 +67,26 @@ fn expand_tilde(p: &Path, home: Option<&Path>) -> Result<PathBuf> {
     let rest = if s == "~" {
         Some("")
     } else {
-        s.strip_prefix("~/")
-            .or_else(|| if cfg!(windows) { s.strip_prefix("~\\") } else { None })
+        s.strip_prefix("~/").or_else(|| {
+            if cfg!(windows) {
+                s.strip_prefix("~\\")
+            } else {
+                None
+            }
+        })
     };
     match rest {
         Some(rest) => {
             let home = home.ok_or_else(|| {
-                Error::Usage(format!("{s} starts with ~ but HOME is not set; set HOME or use an absolute path"))
+                Error::Usage(format!(
+                    "{s} starts with ~ but HOME is not set; set HOME or use an absolute path"
+                ))
             })?;
-            Ok(if rest.is_empty() { home.to_path_buf() } else { home.join(rest) })
+            Ok(if rest.is_empty() {
+                home.to_path_buf()
+            } else {
+                home.join(rest)
+            })
         }
         None => Ok(p.to_path_buf()),
     }
@@ -102,7 +113,11 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt, MetadataExt};
-        if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+        if let Err(e) = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+        {
             return Err(Error::io("cannot create private folder", dir, e));
         }
         let meta = std::fs::symlink_metadata(dir)

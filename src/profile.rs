@@ -48,7 +48,11 @@ pub fn secret_name_for_key(profile: &str) -> String {
 }
 
 /// Reads what crossrole manages in `profile`, or explains what is wrong.
-pub fn read_managed(config: &AwsFile, config_path: &std::path::Path, name: &str) -> Result<ManagedProfile> {
+pub fn read_managed(
+    config: &AwsFile,
+    config_path: &std::path::Path,
+    name: &str,
+) -> Result<ManagedProfile> {
     let profile = config.profile(name).ok_or_else(|| {
         Error::Usage(format!(
             "profile `{name}` is not in {}; run `crossrole setup` to create it",
@@ -88,14 +92,15 @@ fn role_settings(name: &str, p: &Profile) -> Result<RoleSettings> {
                 .map_err(|e| Error::Usage(format!("profile `{name}`: {KEY_DURATION}: {e}")))?,
         ),
     };
-    let check = |k: &str, f: fn(&str) -> std::result::Result<(), String>| -> Result<Option<String>> {
-        match get(k) {
-            None => Ok(None),
-            Some(v) => f(&v)
-                .map(|_| Some(v))
-                .map_err(|e| Error::Usage(format!("profile `{name}`: {k}: {e}"))),
-        }
-    };
+    let check =
+        |k: &str, f: fn(&str) -> std::result::Result<(), String>| -> Result<Option<String>> {
+            match get(k) {
+                None => Ok(None),
+                Some(v) => f(&v)
+                    .map(|_| Some(v))
+                    .map_err(|e| Error::Usage(format!("profile `{name}`: {k}: {e}"))),
+            }
+        };
     Ok(RoleSettings {
         profile: name.to_string(),
         source_profile,
@@ -188,7 +193,8 @@ pub fn managed_names(config: &AwsFile) -> Vec<String> {
         .into_iter()
         .filter(|name| {
             config.profile(name).is_some_and(|p| {
-                p.get("credential_process").is_some_and(is_crossrole_process)
+                p.get("credential_process")
+                    .is_some_and(is_crossrole_process)
                     || p.properties.keys().any(|k| k.starts_with("crossrole_"))
             })
         })

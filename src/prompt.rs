@@ -18,7 +18,10 @@ fn open_tty() -> std::io::Result<std::fs::File> {
     let path = "/dev/tty";
     #[cfg(windows)]
     let path = "CONIN$";
-    std::fs::OpenOptions::new().read(true).write(true).open(path)
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
 }
 
 /// Asks a visible question; returns the answer without its line ending.
@@ -44,7 +47,9 @@ pub fn ask_secret(question: &str) -> Result<Zeroizing<String>> {
     let mut tty = open_tty().map_err(|_| no_terminal())?;
     let tty_err = |e| Error::io("cannot use the terminal", "/dev/tty", e);
     let guard = crate::sys::echo_off(tty.as_raw_fd()).map_err(tty_err)?;
-    tty.write_all(question.as_bytes()).and_then(|_| tty.flush()).map_err(tty_err)?;
+    tty.write_all(question.as_bytes())
+        .and_then(|_| tty.flush())
+        .map_err(tty_err)?;
     let mut line = Zeroizing::new(String::new());
     BufReader::new(&tty).read_line(&mut line).map_err(tty_err)?;
     drop(guard);
@@ -56,7 +61,8 @@ pub fn ask_secret(question: &str) -> Result<Zeroizing<String>> {
 pub fn ask_secret(question: &str) -> Result<Zeroizing<String>> {
     open_tty().map_err(|_| no_terminal())?;
     let answer = Zeroizing::new(
-        rpassword::prompt_password(question).map_err(|e| Error::io("cannot read from the terminal", "CONIN$", e))?,
+        rpassword::prompt_password(question)
+            .map_err(|e| Error::io("cannot read from the terminal", "CONIN$", e))?,
     );
     Ok(Zeroizing::new(answer.trim().to_string()))
 }

@@ -60,8 +60,12 @@ pub struct Resolved {
 pub fn profile_credentials(deps: &Deps<'_>, profile: &str) -> Result<Resolved> {
     let config = AwsFile::load(&deps.paths.config_file, FileKind::Config)?;
     let creds = match read_managed(&config, &deps.paths.config_file, profile)? {
-        ManagedProfile::Key { profile } => Creds::Key(crate::keys::load(deps.stores.secret(deps.env)?, &profile)?),
-        ManagedProfile::Role(role) => Creds::Session(crate::role_session::get(deps, &config, &role)?.0),
+        ManagedProfile::Key { profile } => {
+            Creds::Key(crate::keys::load(deps.stores.secret(deps.env)?, &profile)?)
+        }
+        ManagedProfile::Role(role) => {
+            Creds::Session(crate::role_session::get(deps, &config, &role)?.0)
+        }
     };
     let region = config
         .profile(profile)

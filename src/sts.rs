@@ -121,23 +121,30 @@ fn http_client_with_bundle(
     let ctx = tls::TlsContext::builder()
         .with_trust_store(trust)
         .build()
-        .map_err(|e| StsError::Setup(format!("cannot use the CA bundle {}: {e}", bundle.display())))?;
+        .map_err(|e| {
+            StsError::Setup(format!(
+                "cannot use the CA bundle {}: {e}",
+                bundle.display()
+            ))
+        })?;
     // Same as the SDK's default client (rustls + aws-lc, HTTPS_PROXY / NO_PROXY
     // from the environment), plus the extra roots.
-    Ok(Builder::new().build_with_connector_fn(move |settings, components| {
-        let mut conn = Connector::builder().proxy_config(ProxyConfig::from_env());
-        if let Some(settings) = settings {
-            conn = conn.connector_settings(settings.clone());
-        }
-        if let Some(sleep) = components.and_then(|c| c.sleep_impl()) {
-            conn = conn.sleep_impl(sleep);
-        }
-        conn.tls_provider(tls::Provider::Rustls(
-            tls::rustls_provider::CryptoMode::AwsLc,
-        ))
-        .tls_context(ctx.clone())
-        .build()
-    }))
+    Ok(
+        Builder::new().build_with_connector_fn(move |settings, components| {
+            let mut conn = Connector::builder().proxy_config(ProxyConfig::from_env());
+            if let Some(settings) = settings {
+                conn = conn.connector_settings(settings.clone());
+            }
+            if let Some(sleep) = components.and_then(|c| c.sleep_impl()) {
+                conn = conn.sleep_impl(sleep);
+            }
+            conn.tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .tls_context(ctx.clone())
+            .build()
+        }),
+    )
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, StsError> {
@@ -297,11 +304,12 @@ pub fn assume_role(
         let c = out.credentials().ok_or_else(|| StsError::BadResponse {
             detail: "AssumeRole answered without credentials".into(),
         })?;
-        let expiration = OffsetDateTime::from_unix_timestamp(c.expiration().secs()).map_err(|_| {
-            StsError::BadResponse {
-                detail: "AssumeRole answered with an impossible expiration time".into(),
-            }
-        })?;
+        let expiration =
+            OffsetDateTime::from_unix_timestamp(c.expiration().secs()).map_err(|_| {
+                StsError::BadResponse {
+                    detail: "AssumeRole answered with an impossible expiration time".into(),
+                }
+            })?;
         let session = Session {
             access_key_id: c.access_key_id().to_string(),
             secret_access_key: Secret::new(c.secret_access_key().to_string()),
@@ -406,7 +414,10 @@ pub fn get_caller_identity(key: &LongTermKey, target: &StsTarget) -> Result<Iden
         .ok()
         .and_then(|d| d.clone())
         .and_then(|d| parse_http_date(&d));
-    Ok(Identity { server_time, ..identity })
+    Ok(Identity {
+        server_time,
+        ..identity
+    })
 }
 
 /// RFC 7231 IMF-fixdate, e.g. `Sun, 29 Nov 2026 14:31:38 GMT`.

@@ -28,7 +28,10 @@ fn account_id(s: &str) -> Check {
 
 /// Echoes user input back in a message, cut so a 10 MB value stays readable.
 pub fn shorten(s: &str) -> String {
-    let clean: String = s.chars().map(|c| if c.is_control() { '?' } else { c }).collect();
+    let clean: String = s
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     if clean.chars().count() > 80 {
         format!("{}…", clean.chars().take(80).collect::<String>())
     } else {
@@ -65,8 +68,15 @@ pub fn role_arn(s: &str) -> Check {
             shorten(name)
         ));
     }
-    if path_and_name.len() > 512 + 64 || !path_and_name.chars().all(|c| is_iam_name_char(c) || c == '/') {
-        return Err(format!("role path in `{}` has characters IAM does not allow", shorten(s)));
+    if path_and_name.len() > 512 + 64
+        || !path_and_name
+            .chars()
+            .all(|c| is_iam_name_char(c) || c == '/')
+    {
+        return Err(format!(
+            "role path in `{}` has characters IAM does not allow",
+            shorten(s)
+        ));
     }
     Ok(())
 }
@@ -82,7 +92,8 @@ pub fn access_key_id(s: &str) -> Check {
     let ok = s.len() >= 16
         && s.len() <= 128
         && s.starts_with("AKIA")
-        && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     if ok {
         Ok(())
     } else {
@@ -97,7 +108,8 @@ pub fn secret_access_key(s: &str) -> Check {
     // Never echo the value back.
     let ok = s.len() >= 16
         && s.len() <= 256
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'/' || b == b'+' || b == b'=');
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'/' || b == b'+' || b == b'=');
     if ok {
         Ok(())
     } else {
@@ -124,7 +136,10 @@ pub fn mfa_serial(s: &str) -> Check {
             ))
         };
     }
-    if (9..=256).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "+=/:,.@-".contains(c)) {
+    if (9..=256).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=/:,.@-".contains(c))
+    {
         Ok(())
     } else {
         Err(format!(
@@ -143,7 +158,10 @@ pub fn mfa_code(s: &str) -> Check {
 }
 
 pub fn external_id(s: &str) -> Check {
-    if (2..=1224).contains(&s.len()) && s.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c)) {
+    if (2..=1224).contains(&s.len())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@:/-_".contains(c))
+    {
         Ok(())
     } else {
         Err("an external id is 2-1224 characters of letters, digits and +=,.@:/-_".into())
@@ -185,13 +203,17 @@ pub fn duration_seconds(s: &str) -> std::result::Result<i32, String> {
 pub fn region(s: &str) -> Check {
     let ok = !s.is_empty()
         && s.len() <= 64
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !s.starts_with('-')
         && !s.ends_with('-');
     if ok {
         Ok(())
     } else {
-        Err(format!("`{}` is not a region name (like eu-west-1)", shorten(s)))
+        Err(format!(
+            "`{}` is not a region name (like eu-west-1)",
+            shorten(s)
+        ))
     }
 }
 
@@ -199,7 +221,8 @@ pub fn region(s: &str) -> Check {
 pub fn profile_name(s: &str) -> Check {
     let ok = !s.is_empty()
         && s.len() <= 128
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c));
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-/.%@:+".contains(c));
     if ok {
         Ok(())
     } else {
@@ -245,7 +268,9 @@ mod tests {
     #[test]
     fn key_ids() {
         assert!(access_key_id("AKIAIOSFODNN7EXAMPLE").is_ok());
-        assert!(access_key_id("ASIAIOSFODNN7EXAMPLE").unwrap_err().contains("temporary"));
+        assert!(access_key_id("ASIAIOSFODNN7EXAMPLE")
+            .unwrap_err()
+            .contains("temporary"));
         assert!(access_key_id("akiaiosfodnn7example").is_err());
         assert!(access_key_id("AKIA1").is_err());
     }

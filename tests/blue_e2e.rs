@@ -52,12 +52,37 @@ fn tutorial_commands(w: &World) {
         "{blue}"
     );
     std::fs::write(env.home.join("foo"), "hello from green").unwrap();
-    ok(&env.aws(&["--profile", "blue", "s3", "cp", "foo", &format!("s3://{}/", w.t.bucket)]));
-    let listing = ok(&env.aws(&["--profile", "blue", "s3", "ls", "--recursive", &format!("s3://{}/", w.t.bucket)]));
+    ok(&env.aws(&[
+        "--profile",
+        "blue",
+        "s3",
+        "cp",
+        "foo",
+        &format!("s3://{}/", w.t.bucket),
+    ]));
+    let listing = ok(&env.aws(&[
+        "--profile",
+        "blue",
+        "s3",
+        "ls",
+        "--recursive",
+        &format!("s3://{}/", w.t.bucket),
+    ]));
     assert!(listing.contains("foo"), "{listing}");
-    let denied = env.aws(&["--profile", "blue", "s3", "ls", "--recursive", "s3://other-bucket/"]);
+    let denied = env.aws(&[
+        "--profile",
+        "blue",
+        "s3",
+        "ls",
+        "--recursive",
+        "s3://other-bucket/",
+    ]);
     assert!(!denied.status.success());
-    assert!(stderr(&denied).contains("AccessDenied"), "{}", stderr(&denied));
+    assert!(
+        stderr(&denied).contains("AccessDenied"),
+        "{}",
+        stderr(&denied)
+    );
 }
 
 #[test]
@@ -66,14 +91,19 @@ fn tutorial_with_aws_cli_keyutils_cache() {
     // setup verified the role once and warmed the cache with that session.
     assert_eq!(w.proxy.assume_role_calls(), 1);
     tutorial_commands(&w);
-    assert_eq!(w.proxy.assume_role_calls(), 1, "cached session must be reused");
+    assert_eq!(
+        w.proxy.assume_role_calls(),
+        1,
+        "cached session must be reused"
+    );
     w.env.assert_no_file_contains(&w.t.secret_access_key);
 }
 
 #[test]
 fn tutorial_with_aws_cli_secret_service_only() {
     let mut env = TestEnv::secret_service();
-    env.extra_env.push(("CROSSROLE_SESSION_CACHE".into(), "keyring".into()));
+    env.extra_env
+        .push(("CROSSROLE_SESSION_CACHE".into(), "keyring".into()));
     let w = world(env, &[]);
     tutorial_commands(&w);
     assert_eq!(w.proxy.assume_role_calls(), 1);
@@ -99,10 +129,19 @@ except Exception as e:
 "#,
         b = w.t.bucket
     );
-    let out = ok(&run_with_input(w.env.command("python3").args(["-c", &script]), None));
-    assert!(out.contains("assumed-role/CrossAccountS3Access-Role"), "{out}");
+    let out = ok(&run_with_input(
+        w.env.command("python3").args(["-c", &script]),
+        None,
+    ));
+    assert!(
+        out.contains("assumed-role/CrossAccountS3Access-Role"),
+        "{out}"
+    );
     assert!(out.contains("from-boto3"), "{out}");
-    assert!(out.contains("denied ") && !out.contains("NOT DENIED"), "{out}");
+    assert!(
+        out.contains("denied ") && !out.contains("NOT DENIED"),
+        "{out}"
+    );
     assert_eq!(w.proxy.assume_role_calls(), 1);
 }
 
@@ -119,8 +158,10 @@ fn second_call_is_served_from_cache_and_cold_call_makes_one_request() {
     assert!(v["AccessKeyId"].as_str().unwrap().starts_with("ASIA"));
     assert!(v["SessionToken"].as_str().is_some());
     assert!(v["Expiration"].as_str().unwrap().ends_with('Z'));
-    w.env.assert_no_file_contains(v["SessionToken"].as_str().unwrap());
-    w.env.assert_no_file_contains(v["SecretAccessKey"].as_str().unwrap());
+    w.env
+        .assert_no_file_contains(v["SessionToken"].as_str().unwrap());
+    w.env
+        .assert_no_file_contains(v["SecretAccessKey"].as_str().unwrap());
 }
 
 #[test]
@@ -138,7 +179,10 @@ fn fifty_concurrent_cold_callers_make_one_assume_role() {
                 .unwrap()
         })
         .collect();
-    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
     let mut keys = std::collections::BTreeSet::new();
     for o in &outputs {
         let doc = ok(o);

@@ -35,9 +35,15 @@ fn import_and_call_green(env: TestEnv) {
         None,
     );
     let summary = ok(&out);
-    assert!(summary.contains("arn:aws:iam::111111111111:user/s3-prod-user"), "{summary}");
+    assert!(
+        summary.contains("arn:aws:iam::111111111111:user/s3-prod-user"),
+        "{summary}"
+    );
     assert!(!summary.contains(&t.secret_access_key));
-    assert!(!summary.contains(&t.access_key_id), "key id must be masked: {summary}");
+    assert!(
+        !summary.contains(&t.access_key_id),
+        "key id must be masked: {summary}"
+    );
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 
     // The config: what was there, byte for byte, then the two profiles.
@@ -53,7 +59,10 @@ fn import_and_call_green(env: TestEnv) {
 
     // The real AWS CLI, through credential_process.
     let who = ok(&env.aws(&["--profile", "green", "sts", "get-caller-identity"]));
-    assert!(who.contains("arn:aws:iam::111111111111:user/s3-prod-user"), "{who}");
+    assert!(
+        who.contains("arn:aws:iam::111111111111:user/s3-prod-user"),
+        "{who}"
+    );
 
     // credential-process prints exactly one JSON document.
     let doc = ok(&env.crossrole(&["credential-process", "green"], None));
@@ -65,7 +74,14 @@ fn import_and_call_green(env: TestEnv) {
 
     // Idempotent: the same inputs again change nothing.
     let again = ok(&env.crossrole(
-        &["setup", "--import-credentials", "--role-arn", &t.role_arn, "--region", "eu-west-1"],
+        &[
+            "setup",
+            "--import-credentials",
+            "--role-arn",
+            &t.role_arn,
+            "--region",
+            "eu-west-1",
+        ],
         None,
     ));
     assert!(again.contains("nothing to change"), "{again}");

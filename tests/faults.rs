@@ -829,7 +829,11 @@ fn disk_full_while_saving_keeps_the_old_file() {
     {
         use std::os::unix::process::ExitStatusExt;
         // crossrole ignores SIGXFSZ while saving, so the write fails and is reported.
-        assert_eq!(o.status.signal(), None, "killed by a signal instead of reporting");
+        assert_eq!(
+            o.status.signal(),
+            None,
+            "killed by a signal instead of reporting"
+        );
         let err = fails_with(&o, &["File too large"]);
         eprintln!("faults: file-size limit: {}", err.trim());
     }

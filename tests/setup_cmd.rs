@@ -11,7 +11,14 @@ const SECRET: &str = "abcdEFGHijklMNOPqrstUVWXyz0123456789ABCD";
 const ROLE: &str = "arn:aws:iam::222222222222:role/CrossAccountS3Access-Role";
 
 fn setup_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec!["setup", "--role-arn", ROLE, "--region", "eu-west-1", "--no-verify"];
+    let mut v = vec![
+        "setup",
+        "--role-arn",
+        ROLE,
+        "--region",
+        "eu-west-1",
+        "--no-verify",
+    ];
     v.extend_from_slice(extra);
     v
 }
@@ -24,7 +31,10 @@ fn green_json(env: &TestEnv) -> serde_json::Value {
 #[test]
 fn secret_from_stdin_with_access_key_id() {
     let env = TestEnv::keyutils();
-    let out = env.crossrole(&setup_args(&["--access-key-id", KEY_ID]), Some(&format!("{SECRET}\n")));
+    let out = env.crossrole(
+        &setup_args(&["--access-key-id", KEY_ID]),
+        Some(&format!("{SECRET}\n")),
+    );
     let summary = ok(&out);
     assert!(summary.contains("AKIA…MNOP"), "{summary}");
     assert!(!summary.contains(SECRET) && !stderr(&out).contains(SECRET));
@@ -45,8 +55,10 @@ fn empty_stdin_is_refused() {
 #[test]
 fn keys_from_env() {
     let mut env = TestEnv::keyutils();
-    env.extra_env.push(("AWS_ACCESS_KEY_ID".into(), KEY_ID.into()));
-    env.extra_env.push(("AWS_SECRET_ACCESS_KEY".into(), SECRET.into()));
+    env.extra_env
+        .push(("AWS_ACCESS_KEY_ID".into(), KEY_ID.into()));
+    env.extra_env
+        .push(("AWS_SECRET_ACCESS_KEY".into(), SECRET.into()));
     ok(&env.crossrole(&setup_args(&["--keys-from-env"]), None));
     assert_eq!(green_json(&env)["SecretAccessKey"], SECRET);
 }
@@ -54,21 +66,34 @@ fn keys_from_env() {
 #[test]
 fn keys_from_env_missing_secret() {
     let mut env = TestEnv::keyutils();
-    env.extra_env.push(("AWS_ACCESS_KEY_ID".into(), KEY_ID.into()));
-    fails_with(&env.crossrole(&setup_args(&["--keys-from-env"]), None), &["AWS_SECRET_ACCESS_KEY is not set"]);
+    env.extra_env
+        .push(("AWS_ACCESS_KEY_ID".into(), KEY_ID.into()));
+    fails_with(
+        &env.crossrole(&setup_args(&["--keys-from-env"]), None),
+        &["AWS_SECRET_ACCESS_KEY is not set"],
+    );
 }
 
 #[test]
 fn no_key_source_without_terminal_is_a_clear_error() {
     let env = TestEnv::keyutils();
-    fails_with(&env.crossrole(&setup_args(&[]), None), &["no key for profile `green` is stored yet", "--import-credentials"]);
+    fails_with(
+        &env.crossrole(&setup_args(&[]), None),
+        &[
+            "no key for profile `green` is stored yet",
+            "--import-credentials",
+        ],
+    );
     assert!(!env.config.exists());
 }
 
 #[test]
 fn missing_role_arn_is_required() {
     let env = TestEnv::keyutils();
-    let out = env.crossrole(&["setup", "--access-key-id", KEY_ID, "--no-verify"], Some(SECRET));
+    let out = env.crossrole(
+        &["setup", "--access-key-id", KEY_ID, "--no-verify"],
+        Some(SECRET),
+    );
     fails_with(&out, &["--role-arn is required"]);
 }
 
@@ -81,13 +106,19 @@ fn duplicate_target_section_is_refused_and_nothing_changes() {
     fails_with(&out, &["[profile blue]", "1", "7"]);
     assert_eq!(env.read_config(), config);
     // Nothing was stored either: refusals happen before the keyring is touched.
-    fails_with(&env.crossrole(&["credential-process", "green"], None), &["profile `green` is not in"]);
+    fails_with(
+        &env.crossrole(&["credential-process", "green"], None),
+        &["profile `green` is not in"],
+    );
 }
 
 #[test]
 fn same_profile_for_source_and_target_is_refused() {
     let env = TestEnv::keyutils();
-    let out = env.crossrole(&setup_args(&["--access-key-id", KEY_ID, "--target-profile", "green"]), Some(SECRET));
+    let out = env.crossrole(
+        &setup_args(&["--access-key-id", KEY_ID, "--target-profile", "green"]),
+        Some(SECRET),
+    );
     fails_with(&out, &["both `green`"]);
 }
 
@@ -101,12 +132,18 @@ fn crlf_and_symlinked_config_are_kept() {
     std::fs::create_dir_all(env.config.parent().unwrap()).unwrap();
     std::os::unix::fs::symlink(&real, &env.config).unwrap();
     ok(&env.crossrole(&setup_args(&["--access-key-id", KEY_ID]), Some(SECRET)));
-    assert!(std::fs::symlink_metadata(&env.config).unwrap().file_type().is_symlink());
+    assert!(std::fs::symlink_metadata(&env.config)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     let after = std::fs::read_to_string(&real).unwrap();
     assert!(after.starts_with(before), "{after:?}");
     let added = &after[before.len()..];
     assert!(added.contains("[profile blue]\r\n"), "{added:?}");
-    assert!(!added.replace("\r\n", "").contains('\n'), "new lines use CRLF: {added:?}");
+    assert!(
+        !added.replace("\r\n", "").contains('\n'),
+        "new lines use CRLF: {added:?}"
+    );
 }
 
 #[test]
@@ -116,12 +153,22 @@ fn botocore_style_role_profile_is_migrated() {
         "[profile blue]\nrole_arn = arn:aws:iam::222222222222:role/Old\nsource_profile = green\nexternal_id = ext-123\nregion = eu-west-1\n",
     );
     let out = env.crossrole(
-        &["setup", "--access-key-id", KEY_ID, "--no-verify", "--region", "eu-west-1"],
+        &[
+            "setup",
+            "--access-key-id",
+            KEY_ID,
+            "--no-verify",
+            "--region",
+            "eu-west-1",
+        ],
         Some(SECRET),
     );
     ok(&out);
     let cfg = env.read_config();
-    assert!(cfg.contains("crossrole_role_arn = arn:aws:iam::222222222222:role/Old"), "{cfg}");
+    assert!(
+        cfg.contains("crossrole_role_arn = arn:aws:iam::222222222222:role/Old"),
+        "{cfg}"
+    );
     assert!(cfg.contains("crossrole_external_id = ext-123"), "{cfg}");
     for gone in ["\nrole_arn", "\nsource_profile", "\nexternal_id"] {
         assert!(!cfg.contains(gone), "{gone} left in {cfg}");
@@ -139,14 +186,27 @@ fn binary_path_with_spaces_works_through_the_aws_cli() {
     let copy = dir.join("crossrole");
     std::fs::copy(BIN, &copy).unwrap();
     let out = run_with_input(
-        env.command(copy.to_str().unwrap())
-            .args(["setup", "--role-arn", &t.role_arn, "--region", "eu-west-1", "--access-key-id", &t.access_key_id]),
+        env.command(copy.to_str().unwrap()).args([
+            "setup",
+            "--role-arn",
+            &t.role_arn,
+            "--region",
+            "eu-west-1",
+            "--access-key-id",
+            &t.access_key_id,
+        ]),
         Some(&t.secret_access_key),
     );
     ok(&out);
-    assert!(env.read_config().contains(&format!("credential_process = \"{}\" credential-process green", copy.display())));
+    assert!(env.read_config().contains(&format!(
+        "credential_process = \"{}\" credential-process green",
+        copy.display()
+    )));
     let who = ok(&env.aws(&["--profile", "blue", "sts", "get-caller-identity"]));
-    assert!(who.contains("assumed-role/CrossAccountS3Access-Role"), "{who}");
+    assert!(
+        who.contains("assumed-role/CrossAccountS3Access-Role"),
+        "{who}"
+    );
 }
 
 #[test]
@@ -155,13 +215,23 @@ fn two_setups_at_once_keep_both_edits() {
     env.write_config("# shared\n");
     let spawn = |target: &str| {
         let mut c = env.command(BIN);
-        c.args(setup_args(&["--access-key-id", KEY_ID, "--target-profile", target]))
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
+        c.args(setup_args(&[
+            "--access-key-id",
+            KEY_ID,
+            "--target-profile",
+            target,
+        ]))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
         let mut child = c.spawn().unwrap();
         use std::io::Write;
-        child.stdin.take().unwrap().write_all(SECRET.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(SECRET.as_bytes())
+            .unwrap();
         child
     };
     let children: Vec<_> = (0..6).map(|i| spawn(&format!("blue{i}"))).collect();
@@ -170,7 +240,11 @@ fn two_setups_at_once_keep_both_edits() {
     }
     let cfg = env.read_config();
     for i in 0..6 {
-        assert_eq!(cfg.matches(&format!("[profile blue{i}]")).count(), 1, "{cfg}");
+        assert_eq!(
+            cfg.matches(&format!("[profile blue{i}]")).count(),
+            1,
+            "{cfg}"
+        );
     }
     assert_eq!(cfg.matches("[profile green]").count(), 1, "{cfg}");
 }

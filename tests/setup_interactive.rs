@@ -71,9 +71,15 @@ fn asks_for_everything_missing_and_hides_the_secret() {
     ));
     assert!(out.contains("EXIT 0"), "{out}");
     assert!(!out.contains(SECRET), "the secret was echoed: {out}");
-    assert!(out.contains("stored key AKIA…DFGH for profile green"), "{out}");
+    assert!(
+        out.contains("stored key AKIA…DFGH for profile green"),
+        "{out}"
+    );
     let cfg = env.read_config();
-    assert!(cfg.contains(&format!("crossrole_role_arn = {ROLE}")), "{cfg}");
+    assert!(
+        cfg.contains(&format!("crossrole_role_arn = {ROLE}")),
+        "{cfg}"
+    );
     assert!(cfg.contains("region = ap-southeast-2"), "{cfg}");
     let doc = ok(&env.crossrole(&["credential-process", "green"], None));
     assert!(doc.contains(SECRET));

@@ -9,7 +9,9 @@ use crate::secrets::SESSION_PREFIX;
 
 pub fn run(deps: &Deps<'_>, profile: Option<&str>, out: &mut dyn Write) -> Result<()> {
     let n = clear_sessions(deps, profile)?;
-    let whose = profile.map(|p| format!(" of profile {p}")).unwrap_or_default();
+    let whose = profile
+        .map(|p| format!(" of profile {p}"))
+        .unwrap_or_default();
     writeln!(out, "cleared {n} cached session(s){whose}")
         .map_err(|e| Error::io("cannot write", "stdout", e))
 }

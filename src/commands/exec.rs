@@ -37,7 +37,10 @@ const CLEARED: &[&str] = &[
 pub fn credential_vars(r: &Resolved) -> Vec<(&'static str, String)> {
     let mut v = vec![
         ("AWS_ACCESS_KEY_ID", r.creds.access_key_id().to_string()),
-        ("AWS_SECRET_ACCESS_KEY", r.creds.secret_access_key().to_string()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            r.creds.secret_access_key().to_string(),
+        ),
     ];
     if let Some(t) = r.creds.session_token() {
         v.push(("AWS_SESSION_TOKEN", t.to_string()));
@@ -61,7 +64,10 @@ pub fn run(deps: &Deps<'_>, args: &ExecArgs) -> Result<ExitCode> {
         }
     }
     if args.refresh {
-        let config = crate::awsfile::AwsFile::load(&deps.paths.config_file, crate::awsfile::FileKind::Config)?;
+        let config = crate::awsfile::AwsFile::load(
+            &deps.paths.config_file,
+            crate::awsfile::FileKind::Config,
+        )?;
         if let crate::profile::ManagedProfile::Role(role) =
             crate::profile::read_managed(&config, &deps.paths.config_file, &args.profile)?
         {
@@ -99,7 +105,9 @@ fn run_replacing(mut cmd: Command, program: &std::ffi::OsStr) -> Result<ExitCode
 #[cfg(not(unix))]
 fn run_replacing(mut cmd: Command, program: &std::ffi::OsStr) -> Result<ExitCode> {
     match cmd.status() {
-        Ok(status) => Ok(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8)),
+        Ok(status) => Ok(ExitCode::from(
+            status.code().unwrap_or(1).clamp(0, 255) as u8
+        )),
         Err(e) => Ok(not_started(program, e)),
     }
 }

@@ -8,7 +8,12 @@ use crate::deps::Deps;
 use crate::error::{Error, Result};
 use crate::resolve::Resolved;
 
-pub fn run(deps: &Deps<'_>, profile: &str, format: ExportFormat, out: &mut dyn Write) -> Result<()> {
+pub fn run(
+    deps: &Deps<'_>,
+    profile: &str,
+    format: ExportFormat,
+    out: &mut dyn Write,
+) -> Result<()> {
     let resolved = crate::resolve::profile_credentials(deps, profile)?;
     let text = match format {
         ExportFormat::Json => {

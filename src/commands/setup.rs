@@ -49,7 +49,11 @@ pub struct SetupInput {
     pub verify: bool,
 }
 
-const STATIC_KEYS: [&str; 3] = ["aws_access_key_id", "aws_secret_access_key", "aws_session_token"];
+const STATIC_KEYS: [&str; 3] = [
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+];
 /// botocore's own assume-role keys: beside `credential_process` they would
 /// make the CLI assume the role itself (caching plaintext) or reject the profile.
 const NATIVE_ROLE_KEYS: [&str; 7] = [
@@ -119,7 +123,10 @@ pub fn run(deps: &Deps<'_>, mut input: SetupInput, out: &mut dyn Write) -> Resul
             }
         }
     };
-    if creds.profile(&input.source_profile).is_some_and(|p| p.get("aws_access_key_id").is_some()) {
+    if creds
+        .profile(&input.source_profile)
+        .is_some_and(|p| p.get("aws_access_key_id").is_some())
+    {
         report.push(format!(
             "warning: {} still has a plaintext key for [{}], which the AWS CLI uses before crossrole; re-run with --import-credentials to move it into the keyring",
             paths.credentials_file.display(),
@@ -131,13 +138,20 @@ pub fn run(deps: &Deps<'_>, mut input: SetupInput, out: &mut dyn Write) -> Resul
     let region = input
         .region
         .clone()
-        .or_else(|| config.profile(&input.source_profile).and_then(|p| p.get("region").map(str::to_string)))
+        .or_else(|| {
+            config
+                .profile(&input.source_profile)
+                .and_then(|p| p.get("region").map(str::to_string))
+        })
         .or_else(|| deps.env.get("AWS_REGION").map(str::to_string))
         .or_else(|| deps.env.get("AWS_DEFAULT_REGION").map(str::to_string))
         .unwrap_or_else(|| "us-east-1".to_string());
     validate::region(&region).map_err(|e| Error::Usage(format!("--region: {e}")))?;
     let role = role_settings(&input, &config)?;
-    if role.duration_seconds.is_some_and(|d| i64::from(d) <= cache::REFRESH_WINDOW.whole_seconds() + 300) {
+    if role
+        .duration_seconds
+        .is_some_and(|d| i64::from(d) <= cache::REFRESH_WINDOW.whole_seconds() + 300)
+    {
         report.push(format!(
             "warning: sessions of {} seconds start within the {}-minute refresh window, so nearly every call to profile {} will ask STS again; 3600 (the default) or more lets the cache work",
             role.duration_seconds.unwrap_or_default(),
@@ -161,7 +175,10 @@ pub fn run(deps: &Deps<'_>, mut input: SetupInput, out: &mut dyn Write) -> Resul
     let optional = [
         (profile::KEY_MFA_SERIAL, role.mfa_serial.clone()),
         (profile::KEY_EXTERNAL_ID, role.external_id.clone()),
-        (profile::KEY_DURATION, role.duration_seconds.map(|d| d.to_string())),
+        (
+            profile::KEY_DURATION,
+            role.duration_seconds.map(|d| d.to_string()),
+        ),
         (profile::KEY_SESSION_NAME, role.role_session_name.clone()),
         (profile::KEY_SOURCE_IDENTITY, role.source_identity.clone()),
     ];
@@ -176,7 +193,10 @@ pub fn run(deps: &Deps<'_>, mut input: SetupInput, out: &mut dyn Write) -> Resul
     for k in ["role_arn", "source_profile", "credential_source"] {
         config_changed |= config.remove_key(src, k)?;
     }
-    if config.profile(src).is_some_and(|p| p.get("aws_access_key_id").is_some()) {
+    if config
+        .profile(src)
+        .is_some_and(|p| p.get("aws_access_key_id").is_some())
+    {
         report.push(format!(
             "warning: {} has a plaintext key in [profile {src}], which the AWS CLI uses before crossrole; re-run with --import-credentials to move it into the keyring",
             paths.config_file.display()
@@ -265,7 +285,10 @@ fn verify_role(
         .unwrap_or_else(|| crate::role_session::default_session_name(deps.env));
     let mfa_code = match &role.mfa_serial {
         Some(serial) => {
-            let code = crate::prompt::ask(&format!("MFA code for profile {} ({serial}): ", role.profile))?;
+            let code = crate::prompt::ask(&format!(
+                "MFA code for profile {} ({serial}): ",
+                role.profile
+            ))?;
             validate::mfa_code(&code).map_err(Error::Usage)?;
             Some(code)
         }
@@ -320,8 +343,14 @@ fn role_settings(input: &SetupInput, config: &AwsFile) -> Result<RoleSettings> {
     validate::role_arn(&role_arn).map_err(|e| Error::Usage(format!("--role-arn: {e}")))?;
     let duration_seconds = match input.duration_seconds {
         Some(d) => Some(d),
-        None => match existing.get(profile::KEY_DURATION).or(existing.get("duration_seconds")) {
-            Some(s) => Some(validate::duration_seconds(s).map_err(|e| Error::Usage(format!("duration: {e}")))?),
+        None => match existing
+            .get(profile::KEY_DURATION)
+            .or(existing.get("duration_seconds"))
+        {
+            Some(s) => Some(
+                validate::duration_seconds(s)
+                    .map_err(|e| Error::Usage(format!("duration: {e}")))?,
+            ),
             None => None,
         },
     };
@@ -332,11 +361,16 @@ fn role_settings(input: &SetupInput, config: &AwsFile) -> Result<RoleSettings> {
         mfa_serial: pick(&input.mfa_serial, profile::KEY_MFA_SERIAL, "mfa_serial"),
         external_id: pick(&input.external_id, profile::KEY_EXTERNAL_ID, "external_id"),
         duration_seconds,
-        role_session_name: pick(&input.role_session_name, profile::KEY_SESSION_NAME, "role_session_name"),
-        source_identity: input
-            .source_identity
-            .clone()
-            .or_else(|| existing.get(profile::KEY_SOURCE_IDENTITY).map(str::to_string)),
+        role_session_name: pick(
+            &input.role_session_name,
+            profile::KEY_SESSION_NAME,
+            "role_session_name",
+        ),
+        source_identity: input.source_identity.clone().or_else(|| {
+            existing
+                .get(profile::KEY_SOURCE_IDENTITY)
+                .map(str::to_string)
+        }),
     })
 }
 
@@ -345,13 +379,16 @@ fn take_static_key(file: &mut AwsFile, profile: &str) -> Result<Option<LongTermK
     let Some(p) = file.profile(profile) else {
         return Ok(None);
     };
-    let (Some(id), Some(secret)) = (p.get("aws_access_key_id"), p.get("aws_secret_access_key")) else {
+    let (Some(id), Some(secret)) = (p.get("aws_access_key_id"), p.get("aws_secret_access_key"))
+    else {
         return Ok(None);
     };
     validate::access_key_id(id).map_err(|e| {
         Error::Usage(format!(
             "{}: [{profile}] aws_access_key_id: {e}",
-            file.path().map(|p| p.display().to_string()).unwrap_or_default()
+            file.path()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
         ))
     })?;
     validate::secret_access_key(secret).map_err(|e| Error::Usage(format!("[{profile}]: {e}")))?;
@@ -363,21 +400,26 @@ fn take_static_key(file: &mut AwsFile, profile: &str) -> Result<Option<LongTermK
         file.remove_key(profile, k)?;
     }
     // A credentials section left with nothing in it goes too.
-    if file.kind() == FileKind::Credentials && file.profile(profile).is_some_and(|p| p.properties.is_empty()) {
+    if file.kind() == FileKind::Credentials
+        && file
+            .profile(profile)
+            .is_some_and(|p| p.properties.is_empty())
+    {
         file.remove_profile(profile)?;
     }
     Ok(Some(key))
 }
 
 fn key_from_env(env: &crate::env::Env) -> Result<LongTermKey> {
-    let id = env.get("AWS_ACCESS_KEY_ID").ok_or_else(|| {
-        Error::Usage("--keys-from-env: AWS_ACCESS_KEY_ID is not set".into())
-    })?;
-    let secret = env.get("AWS_SECRET_ACCESS_KEY").ok_or_else(|| {
-        Error::Usage("--keys-from-env: AWS_SECRET_ACCESS_KEY is not set".into())
-    })?;
+    let id = env
+        .get("AWS_ACCESS_KEY_ID")
+        .ok_or_else(|| Error::Usage("--keys-from-env: AWS_ACCESS_KEY_ID is not set".into()))?;
+    let secret = env
+        .get("AWS_SECRET_ACCESS_KEY")
+        .ok_or_else(|| Error::Usage("--keys-from-env: AWS_SECRET_ACCESS_KEY is not set".into()))?;
     validate::access_key_id(id).map_err(|e| Error::Usage(format!("AWS_ACCESS_KEY_ID: {e}")))?;
-    validate::secret_access_key(secret).map_err(|e| Error::Usage(format!("AWS_SECRET_ACCESS_KEY: {e}")))?;
+    validate::secret_access_key(secret)
+        .map_err(|e| Error::Usage(format!("AWS_SECRET_ACCESS_KEY: {e}")))?;
     Ok(LongTermKey {
         access_key_id: id.to_string(),
         secret_access_key: Secret::new(secret.to_string()),
@@ -389,7 +431,9 @@ fn backup(path: &Path, deps: &Deps<'_>) -> Result<String> {
     let stamp = deps.clock.now().unix_timestamp();
     let name = format!(
         "{}.crossrole-backup-{stamp}",
-        path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+        path.file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default()
     );
     let dest = path.with_file_name(name);
     let data = zeroize::Zeroizing::new(

@@ -19,15 +19,24 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
     validate::profile_name(&a.target_profile).map_err(usage("--target-profile"))?;
     validate::output_format(&a.output).map_err(usage("--output"))?;
     let interactive = std::io::stdin().is_terminal() && prompt::has_tty();
-    let check = |v: &Option<String>, f: fn(&str) -> std::result::Result<(), String>, flag: &'static str| {
-        v.as_deref().map(f).transpose().map_err(usage(flag))
-    };
+    let check =
+        |v: &Option<String>, f: fn(&str) -> std::result::Result<(), String>, flag: &'static str| {
+            v.as_deref().map(f).transpose().map_err(usage(flag))
+        };
     check(&a.role_arn, validate::role_arn, "--role-arn")?;
     check(&a.region, validate::region, "--region")?;
     check(&a.mfa_serial, validate::mfa_serial, "--mfa-serial")?;
     check(&a.external_id, validate::external_id, "--external-id")?;
-    check(&a.role_session_name, validate::session_name, "--role-session-name")?;
-    check(&a.source_identity, validate::source_identity, "--source-identity")?;
+    check(
+        &a.role_session_name,
+        validate::session_name,
+        "--role-session-name",
+    )?;
+    check(
+        &a.source_identity,
+        validate::source_identity,
+        "--source-identity",
+    )?;
     let duration_seconds = a
         .duration_seconds
         .as_deref()
@@ -44,7 +53,10 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
     } else if let Some(id) = a.access_key_id.clone() {
         validate::access_key_id(&id).map_err(usage("--access-key-id"))?;
         let secret = if std::io::stdin().is_terminal() {
-            prompt::ask_secret(&format!("Secret access key for {}: ", credentials::mask_key_id(&id)))?
+            prompt::ask_secret(&format!(
+                "Secret access key for {}: ",
+                credentials::mask_key_id(&id)
+            ))?
         } else {
             prompt::read_secret_line(std::io::stdin().lock())?
         };
@@ -54,7 +66,10 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
             secret_access_key: Secret::new(secret.to_string()),
         })
     } else if interactive && !has_stored_key(deps, &a.source_profile) {
-        let id = prompt::ask(&format!("Access key id for profile {} (AKIA…): ", a.source_profile))?;
+        let id = prompt::ask(&format!(
+            "Access key id for profile {} (AKIA…): ",
+            a.source_profile
+        ))?;
         validate::access_key_id(&id).map_err(usage("access key id"))?;
         let secret = prompt::ask_secret("Secret access key (not shown): ")?;
         validate::secret_access_key(&secret).map_err(usage("secret access key"))?;
@@ -71,7 +86,10 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
     if interactive {
         let config = awsfile::AwsFile::load(&deps.paths.config_file, awsfile::FileKind::Config)?;
         let target = config.profile(&a.target_profile).unwrap_or_default();
-        if role_arn.is_none() && target.get(profile::KEY_ROLE_ARN).is_none() && target.get("role_arn").is_none() {
+        if role_arn.is_none()
+            && target.get(profile::KEY_ROLE_ARN).is_none()
+            && target.get("role_arn").is_none()
+        {
             let arn = prompt::ask("Role to assume (arn:aws:iam::ACCOUNT:role/NAME): ")?;
             validate::role_arn(&arn).map_err(usage("role ARN"))?;
             role_arn = Some(arn);
