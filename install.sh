@@ -54,9 +54,9 @@ run_tests() {
   say "cargo clippy --all-targets -- -D warnings"
   cargo clippy --locked --all-targets -- -D warnings
   say "running the test suite (private D-Bus, gnome-keyring and session keyring)"
-  local tmp
-  tmp="$(mktemp -d)"
-  trap 'rm -rf "$tmp"' EXIT
+  test_tmp="$(mktemp -d)"
+  trap 'rm -rf "$test_tmp"' EXIT
+  local tmp=$test_tmp
   mkdir -p "$tmp/run" "$tmp/data"
   chmod 700 "$tmp/run"
   # Every test starts its own private daemons and session keyring as it needs;
@@ -65,8 +65,6 @@ run_tests() {
     AWS_EC2_METADATA_DISABLED=true \
     keyctl session crossrole-tests \
     dbus-run-session -- cargo nextest run --locked --no-fail-fast --profile ci "$@"
-  say "doc tests"
-  cargo test --locked --doc
 }
 
 install_binary() {

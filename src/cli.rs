@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
     version,
     about = "Cross-account AWS credentials for the AWS CLI and SDKs: a long-term key in the OS keyring, role sessions cached securely, served through credential_process",
     long_about = None,
-    propagate_version = true
+    propagate_version = true,
+    after_help = "Start with:\n  crossrole setup --import-credentials --role-arn arn:aws:iam::222222222222:role/CrossAccountS3Access-Role --region eu-west-1\n  aws --profile blue sts get-caller-identity\n\nThen `crossrole list` shows what is set up and `crossrole doctor` checks it."
 )]
 pub struct Cli {
     #[command(subcommand)]
