@@ -112,18 +112,7 @@ mod tests {
     use super::*;
     use crate::credentials::Secret;
 
-    fn role() -> RoleSettings {
-        RoleSettings {
-            profile: "blue".into(),
-            source_profile: "green".into(),
-            role_arn: "arn:aws:iam::222222222222:role/R".into(),
-            mfa_serial: None,
-            external_id: None,
-            duration_seconds: None,
-            role_session_name: None,
-            source_identity: None,
-        }
-    }
+    use crate::profile::sample_role as role;
 
     #[test]
     fn every_setting_changes_the_key() {

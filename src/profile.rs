@@ -212,3 +212,18 @@ pub fn dependents(config: &AwsFile, source: &str) -> Vec<String> {
         })
         .collect()
 }
+
+/// A plain role profile (blue, assuming role/R with green's key) for unit tests.
+#[cfg(test)]
+pub(crate) fn sample_role() -> RoleSettings {
+    RoleSettings {
+        profile: "blue".into(),
+        source_profile: "green".into(),
+        role_arn: "arn:aws:iam::222222222222:role/R".into(),
+        mfa_serial: None,
+        external_id: None,
+        duration_seconds: None,
+        role_session_name: None,
+        source_identity: None,
+    }
+}

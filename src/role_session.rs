@@ -411,18 +411,7 @@ mod tests {
         }
     }
 
-    fn role() -> RoleSettings {
-        RoleSettings {
-            profile: "blue".into(),
-            source_profile: "green".into(),
-            role_arn: "arn:aws:iam::222222222222:role/R".into(),
-            mfa_serial: None,
-            external_id: None,
-            duration_seconds: None,
-            role_session_name: None,
-            source_identity: None,
-        }
-    }
+    use crate::profile::sample_role as role;
 
     fn from_cache(o: &Origin) -> bool {
         matches!(o, Origin::Cache)

@@ -279,43 +279,7 @@ fn verify_role(
     key: &LongTermKey,
     report: &mut Vec<String>,
 ) -> Result<crate::credentials::Session> {
-    let session_name = role
-        .role_session_name
-        .clone()
-        .unwrap_or_else(|| crate::role_session::default_session_name(deps.env));
-    let mfa_code = match &role.mfa_serial {
-        Some(serial) => {
-            let code = crate::prompt::ask(&format!(
-                "MFA code for profile {} ({serial}): ",
-                role.profile
-            ))?;
-            validate::mfa_code(&code).map_err(Error::Usage)?;
-            Some(code)
-        }
-        None => None,
-    };
-    let target = profile::sts_target(deps.env, config, &role.profile, Some(&role.source_profile));
-    let req = crate::sts::AssumeRoleRequest {
-        role_arn: &role.role_arn,
-        session_name: &session_name,
-        duration_seconds: role.duration_seconds,
-        external_id: role.external_id.as_deref(),
-        mfa_serial: role.mfa_serial.as_deref(),
-        mfa_code: mfa_code.as_deref(),
-        source_identity: role.source_identity.as_deref(),
-    };
-    let session = deps.sts.assume_role(key, &target, &req).map_err(|e| {
-        explain(
-            e,
-            &Call::AssumeRole {
-                profile: &role.profile,
-                source: &role.source_profile,
-                role_arn: &role.role_arn,
-                key_id: &key.access_key_id,
-                mfa: role.mfa_serial.is_some(),
-            },
-        )
-    })?;
+    let session = crate::role_session::assume(deps, config, role, key)?;
     report.push(format!(
         "verified profile {}: assumed {} (session cached until {})",
         role.profile,
