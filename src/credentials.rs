@@ -55,8 +55,16 @@ pub fn mask_key_id(id: &str) -> String {
     format!("{head}…{tail}")
 }
 
-/// RFC 3339 in UTC with a `Z`, as botocore parses it.
+/// RFC 3339 in UTC with a `Z`, as botocore parses it. A time that RFC 3339
+/// cannot write in UTC (a garbled cache entry such as
+/// `9999-12-31T23:59:59-01:00`, past year 9999 once in UTC) is clamped to
+/// the first or last second it can: converting it would panic, and
+/// formatting it would give an empty string.
 pub fn format_expiration(at: OffsetDateTime) -> String {
+    let first = time::macros::datetime!(0000-01-01 00:00:00 UTC);
+    let last = time::macros::datetime!(9999-12-31 23:59:59 UTC);
+    // Comparing instants never panics; converting one inside the range cannot either.
+    let at = at.clamp(first, last);
     at.to_offset(time::UtcOffset::UTC)
         .replace_nanosecond(0)
         .unwrap_or(at)
@@ -142,5 +150,22 @@ mod tests {
     fn expiration_is_utc_with_z() {
         let at = OffsetDateTime::from_unix_timestamp(1_795_000_000).unwrap();
         assert_eq!(format_expiration(at), "2026-11-18T11:06:40Z");
+    }
+
+    #[test]
+    fn expiration_out_of_rfc3339_range_is_clamped_not_a_panic() {
+        let parse = |s: &str| OffsetDateTime::parse(s, &Rfc3339).unwrap();
+        assert_eq!(
+            format_expiration(parse("9999-12-31T23:59:59-01:00")),
+            "9999-12-31T23:59:59Z"
+        );
+        assert_eq!(
+            format_expiration(parse("0000-01-01T00:00:00+01:00")),
+            "0000-01-01T00:00:00Z"
+        );
+        assert_eq!(
+            format_expiration(parse("2026-11-18T12:06:40+01:00")),
+            "2026-11-18T11:06:40Z"
+        );
     }
 }

@@ -118,15 +118,26 @@ pub fn secret_access_key(s: &str) -> Check {
 }
 
 /// A virtual device ARN (`arn:aws:iam::ACCOUNT:mfa/NAME`) or a hardware serial.
+///
+/// STS takes 9-256 characters of letters, digits and `+=/:,.@-_` either
+/// way; a device ARN's name is an IAM name (`+=,.@_-`), after an optional path.
 pub fn mfa_serial(s: &str) -> Check {
     if s.starts_with("arn:") {
         let parts: Vec<&str> = s.splitn(6, ':').collect();
         let ok = parts.len() == 6
+            && s.len() <= 256
             && PARTITIONS.contains(&parts[1])
             && parts[2] == "iam"
+            && parts[3].is_empty()
             && account_id(parts[4]).is_ok()
-            && parts[5].starts_with("mfa/")
-            && parts[5].len() > 4;
+            && parts[5].strip_prefix("mfa/").is_some_and(|path_and_name| {
+                let name = path_and_name.rsplit('/').next().unwrap_or("");
+                !name.is_empty()
+                    && name.chars().all(is_iam_name_char)
+                    && path_and_name
+                        .chars()
+                        .all(|c| is_iam_name_char(c) || c == '/')
+            });
         return if ok {
             Ok(())
         } else {
@@ -138,7 +149,7 @@ pub fn mfa_serial(s: &str) -> Check {
     }
     if (9..=256).contains(&s.len())
         && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+=/:,.@-".contains(c))
+            .all(|c| c.is_ascii_alphanumeric() || "+=/:,.@-_".contains(c))
     {
         Ok(())
     } else {
@@ -287,7 +298,20 @@ mod tests {
     fn mfa() {
         assert!(mfa_serial("arn:aws:iam::111111111111:mfa/ana").is_ok());
         assert!(mfa_serial("GAHT12345678").is_ok());
+        assert!(mfa_serial("arn:aws:iam::111111111111:mfa/path/ana.b@c").is_ok());
         assert!(mfa_serial("arn:aws:iam::111111111111:user/ana").is_err());
+        for bad in [
+            "arn:aws:iam::111111111111:mfa/",
+            "arn:aws:iam::111111111111:mfa/ana b",
+            "arn:aws:iam::111111111111:mfa/ana;id",
+            "arn:aws:iam::111111111111:mfa/ana\n[profile x]",
+            "arn:aws:iam:eu-west-1:111111111111:mfa/ana",
+            "arn:aws:iam::111111111111:mfa/path/",
+        ] {
+            assert!(mfa_serial(bad).is_err(), "{bad}");
+        }
+        let long = format!("arn:aws:iam::111111111111:mfa/{}", "a".repeat(230));
+        assert!(mfa_serial(&long).is_err());
         assert!(mfa_code("123456").is_ok());
         assert!(mfa_code("12345").is_err());
         assert!(mfa_code("12345a").is_err());

@@ -3,7 +3,7 @@
 //! file's line ending and are formatted `key = value`.
 
 use super::meaning::{section_id, SectionId};
-use super::parse::{is_identifier, Document, Line, LineKind};
+use super::parse::{is_identifier, Document, Line, LineKind, WS};
 use super::{Error, FileKind};
 
 /// Where a refused edit points: the file's path or a label for it.
@@ -209,6 +209,18 @@ fn remove_lines(doc: &mut Document, from: usize, to: usize) {
     }
 }
 
+/// The ending that terminates the file's last line (which had none) when a
+/// line is added after it. That line may end in a lone `\r`, which the SDKs
+/// read as part of its value; a `\n` right after it would turn the `\r`
+/// into a CRLF ending and change the value, so the line gets `\r\n` then.
+fn ending_after(line: &Line, eol: &'static str) -> &'static str {
+    if line.text.ends_with('\r') {
+        "\r\n"
+    } else {
+        eol
+    }
+}
+
 /// Inserts a new line after line `after` (or at the top when `None`).
 fn insert_after(doc: &mut Document, after: Option<usize>, text: String) {
     let eol = doc.eol();
@@ -217,7 +229,7 @@ fn insert_after(doc: &mut Document, after: Option<usize>, text: String) {
     if let Some(prev) = after.and_then(|a| doc.lines.get_mut(a)) {
         if prev.ending.is_empty() {
             // Keep the missing final newline at the end of the file.
-            prev.ending = eol;
+            prev.ending = ending_after(prev, eol);
             ending = "";
         }
     }
@@ -251,7 +263,9 @@ pub(crate) fn set(
         };
         let prefix = line.text.get(..value_start).unwrap_or(&line.text);
         let old_raw = line.text.get(value_start..).unwrap_or("");
-        if last == at && old_raw.trim_end() == value {
+        // Unchanged only if the SDKs read exactly `value`: they trim spaces
+        // and tabs, not a final `\r` or other whitespace.
+        if last == at && old_raw.trim_end_matches(WS) == value {
             return Ok(false);
         }
         let mut text = prefix.to_string();
@@ -284,7 +298,7 @@ fn append_section(doc: &mut Document, kind: FileKind, profile: &str, key: &str, 
     let eol = doc.eol();
     if let Some(last) = doc.lines.last_mut() {
         if last.ending.is_empty() {
-            last.ending = eol;
+            last.ending = ending_after(last, eol);
         }
     }
     if doc.lines.last().is_some_and(|l| !l.is_blank()) {
@@ -387,6 +401,22 @@ mod tests {
             run("", |d| set(d, &CTX, "default", "z", "3")),
             "[default]\nz = 3\n"
         );
+    }
+
+    #[test]
+    fn a_final_lone_cr_keeps_its_meaning() {
+        // `v\r` is the value of the last line; adding lines after it must not
+        // make its `\r` a line ending.
+        let t = "[profile a]\nx = v\r";
+        let out = run(t, |d| set(d, &CTX, "b", "z", "3"));
+        assert_eq!(out, "[profile a]\nx = v\r\r\n\n[profile b]\nz = 3\n");
+        let d = Document::parse(&out);
+        assert_eq!(d.lines[1].text, "x = v\r");
+        let out = run(t, |d| set(d, &CTX, "a", "y", "3"));
+        assert_eq!(Document::parse(&out).lines[1].text, "x = v\r");
+        // And `v\r` is not `v`: setting `v` rewrites the line.
+        let out = run(t, |d| set(d, &CTX, "a", "x", "v"));
+        assert_eq!(out, "[profile a]\nx = v");
     }
 
     #[test]

@@ -195,35 +195,82 @@ fn make_profile(properties: BTreeMap<String, String>) -> Profile {
     Profile { properties, nested }
 }
 
-pub(crate) fn profile(doc: &Document, kind: FileKind, name: &str) -> Option<Profile> {
-    let (sections, _) = read(doc, kind);
-    let prefixed_default = sections
-        .iter()
-        .any(|s| matches!(&s.id, SectionId::Profile { name, prefixed: true } if name == "default"));
-    let mut found = false;
-    let mut props = BTreeMap::new();
-    for s in &sections {
-        if let SectionId::Profile { name: n, prefixed } = &s.id {
-            if n != name || (n == "default" && prefixed_default && !prefixed) {
-                continue;
-            }
-            found = true;
-            merge_valid(&mut props, &s.props);
-        }
-    }
-    found.then(|| make_profile(props))
+/// Where each profile's sections start, built in one pass so that looking
+/// up every profile of a file (`list`, `doctor`) stays linear in its size.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Index {
+    /// Profile name -> (header line, `[profile default]` spelling) of each
+    /// of its sections, in file order.
+    sections: std::collections::HashMap<String, Vec<(usize, bool)>>,
+    /// Profile names in file order, each once.
+    names: Vec<String>,
+    /// Whether `[profile default]` exists (then `[default]` is ignored).
+    prefixed_default: bool,
 }
 
-pub(crate) fn profile_names(doc: &Document, kind: FileKind) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for s in read(doc, kind).0 {
-        if let SectionId::Profile { name, .. } = s.id {
-            if !out.contains(&name) {
-                out.push(name);
+impl Index {
+    pub(crate) fn build(doc: &Document, kind: FileKind) -> Index {
+        let mut index = Index::default();
+        for (i, line) in doc.lines.iter().enumerate() {
+            let LineKind::Header { raw } = &line.kind else {
+                continue;
+            };
+            if let SectionId::Profile { name, prefixed } = section_id(raw, kind) {
+                index.prefixed_default |= prefixed && name == "default";
+                match index.sections.get_mut(&name) {
+                    Some(v) => v.push((i, prefixed)),
+                    None => {
+                        index.names.push(name.clone());
+                        index.sections.insert(name, vec![(i, prefixed)]);
+                    }
+                }
+            }
+        }
+        index
+    }
+
+    pub(crate) fn names(&self) -> Vec<String> {
+        self.names.clone()
+    }
+}
+
+/// The properties of the one section whose header is line `header`, read
+/// as [`read`] reads them (bad lines skipped).
+fn read_section(doc: &Document, header: usize) -> BTreeMap<String, String> {
+    let mut props: BTreeMap<String, String> = BTreeMap::new();
+    let mut property: Option<String> = None;
+    for line in doc.lines.iter().skip(header + 1) {
+        match &line.kind {
+            LineKind::Header { .. } | LineKind::BadHeader => break,
+            LineKind::Blank | LineKind::Comment => {}
+            LineKind::Property { key, value, .. } => {
+                props.insert(key.clone(), value.clone());
+                property = Some(key.clone());
+            }
+            LineKind::NoName | LineKind::Junk => property = None,
+            LineKind::Continuation => {
+                if let Some(v) = property.as_ref().and_then(|k| props.get_mut(k)) {
+                    v.push('\n');
+                    v.push_str(line.text.trim_matches(WS));
+                }
             }
         }
     }
-    out
+    props
+}
+
+pub(crate) fn profile(doc: &Document, index: &Index, name: &str) -> Option<Profile> {
+    let sections = index.sections.get(name)?;
+    let mut found = false;
+    let mut props = BTreeMap::new();
+    for &(header, prefixed) in sections {
+        if name == "default" && index.prefixed_default && !prefixed {
+            continue;
+        }
+        found = true;
+        merge_valid(&mut props, &read_section(doc, header));
+    }
+    found.then(|| make_profile(props))
 }
 
 pub(crate) fn sso_session(
@@ -278,6 +325,14 @@ mod tests {
 
     fn doc(t: &str) -> Document {
         Document::parse(t)
+    }
+
+    fn profile(d: &Document, kind: FileKind, name: &str) -> Option<Profile> {
+        super::profile(d, &Index::build(d, kind), name)
+    }
+
+    fn profile_names(d: &Document, kind: FileKind) -> Vec<String> {
+        Index::build(d, kind).names()
     }
 
     #[test]

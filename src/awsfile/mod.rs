@@ -96,6 +96,8 @@ pub struct AwsFile {
     kind: FileKind,
     path: Option<PathBuf>,
     doc: parse::Document,
+    /// Where the profiles are, built on first use and dropped by each edit.
+    index: std::sync::OnceLock<meaning::Index>,
 }
 
 impl AwsFile {
@@ -104,6 +106,7 @@ impl AwsFile {
             kind,
             path: None,
             doc: parse::Document::parse(text),
+            index: std::sync::OnceLock::new(),
         }
     }
 
@@ -130,11 +133,16 @@ impl AwsFile {
 
     /// Profile names in file order (config: `[default]` and `[profile x]`; credentials: `[x]`).
     pub fn profile_names(&self) -> Vec<String> {
-        meaning::profile_names(&self.doc, self.kind)
+        self.index().names()
     }
 
     pub fn profile(&self, name: &str) -> Option<Profile> {
-        meaning::profile(&self.doc, self.kind, name)
+        meaning::profile(&self.doc, self.index(), name)
+    }
+
+    fn index(&self) -> &meaning::Index {
+        self.index
+            .get_or_init(|| meaning::Index::build(&self.doc, self.kind))
     }
 
     /// A `[services NAME]` section of a config file, per the SDK rules.
@@ -185,6 +193,7 @@ impl AwsFile {
         let changed = f(&mut doc, &ctx)?;
         if changed {
             self.doc = doc;
+            self.index = std::sync::OnceLock::new();
         }
         Ok(changed)
     }
