@@ -58,7 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::CredentialProcess(args) => {
             sys::disable_core_dumps();
-            commands::credential_process::run(&deps()?, &args.profile, &mut stdout)?;
+            commands::credential_process::run(&deps()?, profile_arg(&args.profile)?, &mut stdout)?;
         }
         Command::Setup(args) => {
             sys::disable_core_dumps();
@@ -67,30 +67,52 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let input = commands::setup_input::from_args(args, &deps)?;
             commands::setup::run(&deps, input, &mut stdout)?;
         }
-        Command::Exec(args) => return Ok(commands::exec::run(&deps()?, &args)?),
+        Command::Exec(args) => {
+            profile_arg(&args.profile)?;
+            sys::keep_out_of_core_dumps();
+            return Ok(commands::exec::run(&deps()?, &args)?);
+        }
         Command::Export(args) => {
             sys::disable_core_dumps();
-            commands::export::run(&deps()?, &args.profile, args.format, &mut stdout)?;
+            commands::export::run(
+                &deps()?,
+                profile_arg(&args.profile)?,
+                args.format,
+                &mut stdout,
+            )?;
         }
-        Command::List(args) => commands::list::run(&deps()?, args.json, &mut stdout)?,
+        Command::List(args) => {
+            sys::disable_core_dumps();
+            commands::list::run(&deps()?, args.json, &mut stdout)?
+        }
         Command::Clear(args) => {
-            commands::clear::run(&deps()?, args.profile.as_deref(), &mut stdout)?
+            let profile = args.profile.as_deref().map(profile_arg).transpose()?;
+            commands::clear::run(&deps()?, profile, &mut stdout)?
         }
         Command::Remove(args) => {
+            sys::disable_core_dumps();
             sys::ignore_file_size_signal();
-            commands::remove::run(&deps()?, &args.profile, args.yes, &mut stdout)?
+            commands::remove::run(&deps()?, profile_arg(&args.profile)?, args.yes, &mut stdout)?
         }
         Command::Doctor(args) => {
+            sys::disable_core_dumps();
+            let profile = args.profile.as_deref().map(profile_arg).transpose()?;
             return Ok(commands::doctor::run(
                 &deps()?,
-                args.profile.as_deref(),
+                profile,
                 args.offline,
                 &mut stdout,
-            )?)
+            )?);
         }
         Command::Policy(args) => commands::policy::run(&args, &mut stdout)?,
         Command::Completions(args) => commands::completions::completions(args.shell, &mut stdout)?,
         Command::Man => commands::completions::man(&mut stdout)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A PROFILE argument, checked before it reaches a message, a file or a keyring entry name.
+fn profile_arg(name: &str) -> Result<&str> {
+    validate::profile_name(name).map_err(|e| Error::Usage(format!("PROFILE: {e}")))?;
+    Ok(name)
 }

@@ -80,6 +80,8 @@ fn role_settings(name: &str, p: &Profile) -> Result<RoleSettings> {
             "profile `{name}` has no {KEY_SOURCE_PROFILE}: add `{KEY_SOURCE_PROFILE} = PROFILE` naming the profile whose key assumes the role"
         ))
     })?;
+    crate::validate::profile_name(&source_profile)
+        .map_err(|e| Error::Usage(format!("profile `{name}`: {KEY_SOURCE_PROFILE}: {e}")))?;
     if source_profile == name {
         return Err(Error::Usage(format!(
             "profile `{name}`: {KEY_SOURCE_PROFILE} names the profile itself; point it at the key profile (e.g. green)"

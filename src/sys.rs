@@ -15,6 +15,17 @@ pub fn is_terminal_fd(fd: i32) -> bool {
     unsafe { libc::isatty(fd) == 1 }
 }
 
+/// For `exec`: keeps this process out of core dumps and ptrace without
+/// passing a zero core limit on to the user's command (the dumpable flag is
+/// reset by execve; RLIMIT_CORE would be inherited).
+pub fn keep_out_of_core_dumps() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_DUMPABLE takes plain integers.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+}
+
 /// Keeps secrets out of core dumps: no core file, and the process is not
 /// ptrace-attachable by other processes of the same user (Linux).
 pub fn disable_core_dumps() {

@@ -1,7 +1,10 @@
 //! Checks on user input, each returning a message that says what a valid
 //! value looks like. Limits follow the IAM and STS API references.
 
-type Check = std::result::Result<(), String>;
+pub type Check = std::result::Result<(), String>;
+
+/// One of the checks below, for tables of (setting, value, check).
+pub type Validator = fn(&str) -> Check;
 
 const PARTITIONS: &[&str] = &[
     "aws",

@@ -61,6 +61,7 @@ impl Row {
         }
     }
 
+    #[allow(dead_code)] // for rows that document a known gap; none left
     fn gap(mut self, why: &'static str) -> Row {
         self.gap = Some(why);
         self
@@ -391,14 +392,13 @@ fn rows() -> Vec<Row> {
         Row::new(
             "credential-process: profile name with `;`",
             &["credential-process", "blue; rm -rf ~"],
-            "is not in",
+            "is not a usable profile name",
         ),
         Row::new(
             "credential-process: 128 KiB profile name",
             &["credential-process", &long_arg],
-            "is not in",
-        )
-        .gap("lib.rs: positional PROFILE names are not validated, so profile.rs read_managed echoes all 128 KiB to stderr"),
+            "is not a usable profile name",
+        ),
         Row::new(
             "credential-process: config not UTF-8",
             &["credential-process", "blue"],
@@ -451,14 +451,13 @@ fn rows() -> Vec<Row> {
             &["credential-process", "blue"],
             "crossrole_source_profile",
         )
-        .gap("profile.rs role_settings: crossrole_source_profile is not checked with validate::profile_name; the keyring backend refuses the entry name instead")
         .config(format!(
             "[profile blue]\ncredential_process = \"{BIN}\" credential-process blue\ncrossrole_source_profile = green && id\ncrossrole_role_arn = {ROLE}\n"
         )),
         Row::new(
             "exec: profile name with `$(...)`",
             &["exec", "$(id)", "--", "true"],
-            "is not in",
+            "is not a usable profile name",
         ),
         Row::new(
             "exec: config not UTF-8",
@@ -469,7 +468,7 @@ fn rows() -> Vec<Row> {
         Row::new(
             "export: profile name with backticks",
             &["export", "`id`", "--format", "env"],
-            "is not in",
+            "is not a usable profile name",
         ),
         Row::new(
             "export: unknown format",
@@ -482,14 +481,12 @@ fn rows() -> Vec<Row> {
             "clear: profile name with a newline",
             &["clear", "blue\n[profile evil]"],
             "is not a usable profile name",
-        )
-        .gap("lib.rs: `clear PROFILE` does not validate PROFILE and reports success (`cleared 0`)"),
+        ),
         Row::new(
             "remove: profile name with a space",
             &["remove", "blue sky", "--yes"],
             "is not a usable profile name",
-        )
-        .gap("lib.rs: `remove PROFILE` does not validate PROFILE; the keyring backend refuses the entry name instead"),
+        ),
         Row::new(
             "remove: duplicate [profile blue]",
             &["remove", "blue", "--yes"],
@@ -504,7 +501,7 @@ fn rows() -> Vec<Row> {
         Row::new("doctor: config not UTF-8", &["doctor", "--offline"], "is not valid UTF-8")
             .config(b"[profile blue]\nregion = \xc0\n".to_vec())
             .doctor(),
-        Row::new("doctor: profile name with `;`", &["doctor", "--offline", "x;id"], "is not in").doctor(),
+        Row::new("doctor: profile name with `;`", &["doctor", "--offline", "x;id"], "is not a usable profile name"),
         // ---- policy ----
         Row::new(
             "policy: account id of 11 digits",

@@ -318,7 +318,7 @@ fn role_settings(input: &SetupInput, config: &AwsFile) -> Result<RoleSettings> {
             None => None,
         },
     };
-    Ok(RoleSettings {
+    let role = RoleSettings {
         profile: input.target_profile.clone(),
         source_profile: input.source_profile.clone(),
         role_arn,
@@ -335,7 +335,42 @@ fn role_settings(input: &SetupInput, config: &AwsFile) -> Result<RoleSettings> {
                 .get(profile::KEY_SOURCE_IDENTITY)
                 .map(str::to_string)
         }),
-    })
+    };
+    // Values kept from the existing profile were never checked by the flags:
+    // refuse them now rather than write a profile credential-process rejects.
+    let checks: [(&str, &Option<String>, validate::Validator); 4] = [
+        (
+            profile::KEY_MFA_SERIAL,
+            &role.mfa_serial,
+            validate::mfa_serial,
+        ),
+        (
+            profile::KEY_EXTERNAL_ID,
+            &role.external_id,
+            validate::external_id,
+        ),
+        (
+            profile::KEY_SESSION_NAME,
+            &role.role_session_name,
+            validate::session_name,
+        ),
+        (
+            profile::KEY_SOURCE_IDENTITY,
+            &role.source_identity,
+            validate::source_identity,
+        ),
+    ];
+    for (key, value, check) in checks {
+        if let Some(v) = value {
+            check(v).map_err(|e| {
+                Error::Usage(format!(
+                    "profile `{}`: {key}: {e}; fix it in the config or pass the flag",
+                    role.profile
+                ))
+            })?;
+        }
+    }
+    Ok(role)
 }
 
 /// Removes the profile's static keys from `file` and returns them, if both are there.
