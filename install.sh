@@ -25,6 +25,7 @@ install_test_deps() {
   want_cmd keyctl keyutils
   want_cmd hyperfine hyperfine
   want_cmd script bsdutils
+  [ -x /usr/bin/time ] || need_apt+=(time)   # peak RSS in bench/run.sh
   if ((${#need_apt[@]})); then
     if command -v apt-get >/dev/null 2>&1; then
       local sudo=""
