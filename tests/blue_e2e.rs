@@ -6,41 +6,7 @@ mod common;
 
 use common::*;
 
-struct World {
-    env: TestEnv,
-    proxy: CountingProxy,
-    t: Tutorial,
-    _moto: Moto,
-}
-
-/// Moto with the tutorial, a counting proxy in front, and `setup` done.
-fn world(env: TestEnv, setup_extra: &[&str]) -> World {
-    let moto = Moto::start();
-    let t = tutorial(&moto, &[]);
-    let proxy = CountingProxy::start(moto.port);
-    let mut env = env;
-    env.endpoint = Some(proxy.url());
-    env.write_credentials(&format!(
-        "[green]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-        t.access_key_id, t.secret_access_key
-    ));
-    let mut args = vec![
-        "setup",
-        "--import-credentials",
-        "--role-arn",
-        &t.role_arn,
-        "--region",
-        "eu-west-1",
-    ];
-    args.extend_from_slice(setup_extra);
-    ok(&env.crossrole(&args, None));
-    World {
-        env,
-        proxy,
-        t,
-        _moto: moto,
-    }
-}
+use common::{cmd_world as world, CmdWorld as World};
 
 fn tutorial_commands(w: &World) {
     let env = &w.env;

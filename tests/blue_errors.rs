@@ -9,16 +9,12 @@ mod common;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use common::cmd_world as world;
 use common::*;
 
 const GREEN: &str = "111111111111";
 
-struct World {
-    env: TestEnv,
-    proxy: CountingProxy,
-    t: Tutorial,
-    moto: Moto,
-}
+type World = CmdWorld;
 
 impl World {
     /// `credential-process blue`, which must fail saying all of `parts`.
@@ -36,38 +32,6 @@ impl World {
 
     fn assert_nothing_on_disk(&self) {
         self.env.assert_no_file_contains(&self.t.secret_access_key);
-    }
-}
-
-/// Moto with the tutorial, a counting proxy in front, `setup` done with
-/// `setup_extra`.
-fn world(env: TestEnv, setup_extra: &[&str]) -> World {
-    let moto = Moto::start();
-    let t = tutorial(&moto, &[]);
-    let proxy = CountingProxy::start(moto.port);
-    let mut env = env;
-    env.endpoint = Some(proxy.url());
-    env.write_credentials(&format!(
-        "[green]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-        t.access_key_id, t.secret_access_key
-    ));
-    let mut args = vec![
-        "setup",
-        "--import-credentials",
-        "--role-arn",
-        &t.role_arn,
-        "--region",
-        "eu-west-1",
-    ];
-    args.extend_from_slice(setup_extra);
-    let o = env.crossrole(&args, None);
-    ok(&o);
-    assert_output_has_no(&o, &[&t.secret_access_key]);
-    World {
-        env,
-        proxy,
-        t,
-        moto,
     }
 }
 

@@ -587,7 +587,9 @@ pub fn cmd_world(env: TestEnv, setup_extra: &[&str]) -> CmdWorld {
         "eu-west-1",
     ];
     args.extend_from_slice(setup_extra);
-    ok(&env.crossrole(&args, None));
+    let out = env.crossrole(&args, None);
+    ok(&out);
+    assert_output_has_no(&out, &[&t.secret_access_key]);
     CmdWorld {
         env,
         proxy,
