@@ -12,7 +12,8 @@ use crate::profile::{sts_target, RoleSettings};
 use crate::sts::AssumeRoleRequest;
 use crate::sts_errors::{explain, Call};
 
-/// Where the session came from, for `setup`'s and `list`'s reports.
+/// Where the session came from: whether a call cost an STS request (the
+/// unit tests count on it).
 pub enum Origin {
     Cache,
     Sts,

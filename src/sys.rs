@@ -8,13 +8,6 @@ pub fn uid() -> u32 {
     unsafe { libc::getuid() }
 }
 
-/// Whether `fd` is a terminal.
-#[cfg(unix)]
-pub fn is_terminal_fd(fd: i32) -> bool {
-    // SAFETY: isatty only inspects the descriptor number.
-    unsafe { libc::isatty(fd) == 1 }
-}
-
 /// For `exec`: keeps this process out of core dumps and ptrace without
 /// passing a zero core limit on to the user's command (the dumpable flag is
 /// reset by execve; RLIMIT_CORE would be inherited).
