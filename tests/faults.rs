@@ -150,7 +150,11 @@ fn assume_role_ok(secs: i64) -> String {
 
 /// A keyutils env with Green's (fake) key stored by `setup --no-verify`.
 fn stored_key_env() -> TestEnv {
-    let env = TestEnv::keyutils();
+    with_stored_key(TestEnv::keyutils())
+}
+
+/// `env` with Green's (fake) key imported by `setup --no-verify`.
+fn with_stored_key(env: TestEnv) -> TestEnv {
     env.write_credentials(&format!(
         "[green]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
     ));
@@ -485,22 +489,7 @@ fn signal(pid: u32, sig: &str) {
 
 #[test]
 fn locked_keyring_asks_to_unlock() {
-    let env = TestEnv::secret_service();
-    env.write_credentials(&format!(
-        "[green]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
-    ));
-    ok(&env.crossrole(
-        &[
-            "setup",
-            "--no-verify",
-            "--import-credentials",
-            "--role-arn",
-            ROLE_ARN,
-            "--region",
-            "eu-west-1",
-        ],
-        None,
-    ));
+    let env = with_stored_key(TestEnv::secret_service());
     let Keyring::SecretService(ss) = &env.keyring else {
         unreachable!()
     };
@@ -526,22 +515,7 @@ fn locked_keyring_asks_to_unlock() {
 
 #[test]
 fn keyring_daemon_killed_mid_call_is_a_clear_bounded_error() {
-    let env = TestEnv::secret_service();
-    env.write_credentials(&format!(
-        "[green]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
-    ));
-    ok(&env.crossrole(
-        &[
-            "setup",
-            "--no-verify",
-            "--import-credentials",
-            "--role-arn",
-            ROLE_ARN,
-            "--region",
-            "eu-west-1",
-        ],
-        None,
-    ));
+    let env = with_stored_key(TestEnv::secret_service());
     let Keyring::SecretService(ss) = &env.keyring else {
         unreachable!()
     };
@@ -577,27 +551,12 @@ fn keyring_daemon_killed_mid_call_is_a_clear_bounded_error() {
 
 #[test]
 fn a_refused_kernel_keyring_falls_back_to_the_secret_service_cache() {
-    let env = TestEnv::secret_service();
     let sts = FakeHttp::start(Reply::Http {
         status: "200 OK",
         content_type: "text/xml",
         body: assume_role_ok(3600),
     });
-    env.write_credentials(&format!(
-        "[green]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
-    ));
-    ok(&env.crossrole(
-        &[
-            "setup",
-            "--no-verify",
-            "--import-credentials",
-            "--role-arn",
-            ROLE_ARN,
-            "--region",
-            "eu-west-1",
-        ],
-        None,
-    ));
+    let env = with_stored_key(TestEnv::secret_service());
     // A fresh session keyring, revoked before crossrole starts: every keyctl
     // on it is refused (EKEYREVOKED).
     let blue = || {

@@ -161,20 +161,7 @@ pub struct Tutorial {
 }
 
 pub fn tutorial(moto: &Moto, extra: &[&str]) -> Tutorial {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tutorial.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(moto.url())
-        .args(extra)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "tutorial fixture failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = tutorial_json(moto, extra);
     let s = |k: &str| v[k].as_str().unwrap().to_string();
     Tutorial {
         access_key_id: s("access_key_id"),
