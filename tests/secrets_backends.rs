@@ -15,7 +15,10 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossrole::env::Env;
-use crossrole::secrets::{open_secret_store, open_session_store, Backend, Error};
+use crossrole::secrets::{
+    open_secret_store, open_session_store, secret_service_direct_lookup,
+    secret_service_direct_store, Backend, Direct, Error,
+};
 use keyring_env::{join_fresh_session_keyring, secret_in_files, PrivateSecretService};
 
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzSECRETKEY";
@@ -170,7 +173,64 @@ fn child_secret_service() {
             assert!(matches!(store.get("key:green"), Err(Error::Unavailable(_))));
             assert!(start.elapsed() < Duration::from_millis(500));
         }
+        "direct" => {
+            // Stored by libsecret (secret-tool): read back by our own reader.
+            match secret_service_direct_lookup("key:green") {
+                Direct::Found(got) => assert_eq!(&got[..], secret.as_bytes()),
+                Direct::Missing => panic!("the direct reader missed key:green"),
+                Direct::Fallback => panic!("the direct reader gave up on key:green"),
+            }
+            assert!(matches!(
+                secret_service_direct_lookup("key:missing"),
+                Direct::Missing
+            ));
+            // Two items match: left to the store, which names the problem.
+            assert!(matches!(
+                secret_service_direct_lookup("key:twice"),
+                Direct::Fallback
+            ));
+            let store = open_secret_store(&env).unwrap();
+            let err = store
+                .get("key:twice")
+                .expect_err("two items must be an error");
+            eprintln!("MESSAGE {err}");
+            assert!(err.to_string().contains("2 entries"), "{err}");
+            assert_eq!(
+                &store.get("key:green").unwrap().unwrap()[..],
+                secret.as_bytes()
+            );
+            // Writing: create, then replace in place.
+            assert!(secret_service_direct_store(
+                "key:new",
+                b"first",
+                "crossrole: key:new"
+            ));
+            assert!(secret_service_direct_store(
+                "key:new",
+                secret.as_bytes(),
+                "crossrole: key:new"
+            ));
+            match secret_service_direct_lookup("key:new") {
+                Direct::Found(got) => assert_eq!(&got[..], secret.as_bytes()),
+                _ => panic!("the direct reader did not find key:new"),
+            }
+            assert!(!secret_service_direct_store(
+                "key:twice",
+                b"x",
+                "crossrole: key:twice"
+            ));
+        }
         "locked" => {
+            // Locked items are never read or written around the unlock prompt.
+            assert!(matches!(
+                secret_service_direct_lookup("key:green"),
+                Direct::Fallback
+            ));
+            assert!(!secret_service_direct_store(
+                "key:other",
+                b"x",
+                "crossrole: key:other"
+            ));
             let store = open_secret_store(&env).unwrap();
             let start = Instant::now();
             let result = store.get("key:green");
@@ -252,6 +312,86 @@ fn secret_service_round_trip_in_a_private_keyring() {
         .output()
         .unwrap();
     assert!(lookup.stdout.is_empty());
+}
+
+/// The warm path reads through its own Secret Service client: it must read
+/// what another client (libsecret's secret-tool) stored, report an absent
+/// item as absent, and leave duplicates (and locked items, see
+/// `locked_keyring_is_a_clear_error`) to the store.
+#[test]
+fn direct_client_reads_and_writes_like_libsecret() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ss = PrivateSecretService::start(tmp.path());
+    let store = |attrs: &[&str], secret: &str| {
+        let mut child = ss
+            .secret_tool()
+            .args(["store", "--label", "test"])
+            .args(attrs)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(secret.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    };
+    store(&["service", "crossrole", "username", "key:green"], SECRET);
+    store(
+        &["service", "crossrole", "username", "key:twice", "n", "1"],
+        "one",
+    );
+    store(
+        &["service", "crossrole", "username", "key:twice", "n", "2"],
+        "two",
+    );
+    let report = run_child("direct", &ss.env_vars());
+    eprint!("{}", keep_reports(&report));
+
+    // What it wrote, libsecret reads: one item, labelled, the last value.
+    let lookup = ss
+        .secret_tool()
+        .args(["lookup", "service", "crossrole", "username", "key:new"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&lookup.stdout), SECRET);
+    let search = ss
+        .secret_tool()
+        .args([
+            "search",
+            "--all",
+            "service",
+            "crossrole",
+            "username",
+            "key:new",
+        ])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&search.stdout);
+    assert_eq!(
+        listing.matches("label = crossrole: key:new").count(),
+        1,
+        "{listing}"
+    );
+    let twice = ss
+        .secret_tool()
+        .args([
+            "search",
+            "--all",
+            "service",
+            "crossrole",
+            "username",
+            "key:twice",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&twice.stdout).matches("[/").count(),
+        2
+    );
 }
 
 fn keep_reports(stderr: &str) -> String {

@@ -41,6 +41,22 @@ pub(crate) struct Flavor {
     pub locked_hint: &'static str,
     /// What to tell the user when opening the store timed out.
     pub unreachable_hint: &'static str,
+    /// A faster client tried before the store on `get` and `set` (bounded by
+    /// `open_timeout`); `direct_set` takes the name, secret and label and
+    /// says whether it stored the secret.
+    pub direct_get: Option<fn(&str) -> Direct>,
+    pub direct_set: Option<DirectSet>,
+}
+
+/// Stores (name, secret, label); `false` if it did not.
+pub(crate) type DirectSet = fn(&str, &[u8], &str) -> bool;
+
+/// What a direct reader found.
+pub enum Direct {
+    Found(SecretBytes),
+    Missing,
+    /// Not a case it serves (or it failed): ask the store.
+    Fallback,
 }
 
 pub(crate) struct CoreStore {
@@ -75,14 +91,20 @@ impl CoreStore {
         };
         match flavor.open_timeout {
             None => open(),
-            Some(limit) => bounded(limit, open, || {
-                Error::Unavailable(format!(
-                    "The {} did not answer within {} s. {}",
-                    flavor.backend.describe(),
-                    limit.as_secs(),
-                    flavor.unreachable_hint
-                ))
-            })?,
+            Some(limit) => bounded(limit, open, || unreachable(flavor, limit))?,
+        }
+    }
+
+    /// Runs one of the flavour's direct calls, bounded by `open_timeout`
+    /// (it may be the one that connects).
+    fn direct<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, Error> {
+        let flavor = self.flavor;
+        match flavor.open_timeout {
+            None => Ok(work()),
+            Some(limit) => bounded(limit, work, || unreachable(flavor, limit)),
         }
     }
 
@@ -112,7 +134,7 @@ impl CoreStore {
         store: &CredentialStore,
         name: &str,
     ) -> Result<keyring_core::Entry, Error> {
-        let label = format!("{SERVICE}: {name}");
+        let label = label(name);
         let mut mods = HashMap::new();
         if flavor.label {
             mods.insert("label", label.as_str());
@@ -122,6 +144,20 @@ impl CoreStore {
             .build(SERVICE, name, mods)
             .map_err(|e| map_error(flavor, name, e))
     }
+}
+
+/// What Seahorse shows for an entry.
+fn label(name: &str) -> String {
+    format!("{SERVICE}: {name}")
+}
+
+fn unreachable(flavor: &Flavor, limit: Duration) -> Error {
+    Error::Unavailable(format!(
+        "The {} did not answer within {} s. {}",
+        flavor.backend.describe(),
+        limit.as_secs(),
+        flavor.unreachable_hint
+    ))
 }
 
 /// Runs `work` on a worker thread and waits at most `limit` for it. On
@@ -209,6 +245,14 @@ impl SecretStore for CoreStore {
 
     fn get(&self, name: &str) -> Result<Option<SecretBytes>, Error> {
         check_name(self.flavor.backend, name)?;
+        if let Some(read) = self.flavor.direct_get {
+            let owned = name.to_string();
+            match self.direct(move || read(&owned))? {
+                Direct::Found(bytes) => return Ok(Some(bytes)),
+                Direct::Missing => return Ok(None),
+                Direct::Fallback => {}
+            }
+        }
         let flavor = self.flavor;
         let name = name.to_string();
         self.call(move |store| {
@@ -227,6 +271,12 @@ impl SecretStore for CoreStore {
         let name = name.to_string();
         // The worker thread needs its own copy; it is zeroized when dropped.
         let secret = SecretBytes::new(secret.to_vec());
+        if let Some(write) = flavor.direct_set {
+            let (name, secret) = (name.clone(), secret.clone());
+            if self.direct(move || write(&name, &secret, &label(&name)))? {
+                return Ok(());
+            }
+        }
         self.call(move |store| {
             let entry = Self::entry(flavor, store, &name)?;
             entry

@@ -43,9 +43,22 @@ pub mod keyutils;
 mod platform;
 #[cfg(target_os = "linux")]
 mod secret_service;
+#[cfg(target_os = "linux")]
+mod secret_service_direct;
 mod sessions;
+#[cfg(target_os = "linux")]
+mod transfer_crypto;
 
 pub use sessions::StoreSessions;
+
+/// The Secret Service's direct client alone (no fallback), so that tests can
+/// tell it serves the hot path rather than always deferring to the store.
+#[cfg(target_os = "linux")]
+pub use core_store::Direct;
+#[cfg(target_os = "linux")]
+pub use secret_service_direct::{
+    lookup as secret_service_direct_lookup, store as secret_service_direct_store,
+};
 
 pub type SecretBytes = zeroize::Zeroizing<Vec<u8>>;
 

@@ -38,6 +38,8 @@ static FLAVOR: Flavor = Flavor {
     locked_hint:
         "Unlock your login keychain (Keychain Access) and allow crossrole access, then retry",
     unreachable_hint: "",
+    direct_get: None,
+    direct_set: None,
 };
 
 #[cfg(target_os = "windows")]
@@ -60,6 +62,8 @@ static FLAVOR: Flavor = Flavor {
     search: Some(&[("pattern", r"\.crossrole$")]),
     locked_hint: "Check that Windows Credential Manager is available to this account",
     unreachable_hint: "",
+    direct_get: None,
+    direct_set: None,
 };
 
 /// Opens the native store for `backend` (lazily: nothing is opened here).

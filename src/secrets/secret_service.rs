@@ -52,6 +52,8 @@ static FLAVOR: Flavor = Flavor {
                        (org.freedesktop.secrets: gnome-keyring or KeePassXC) is running and \
                        responsive, or set CROSSROLE_BACKEND=keyutils to keep keys in the kernel \
                        keyring (lost at reboot)",
+    direct_get: Some(super::secret_service_direct::lookup),
+    direct_set: Some(super::secret_service_direct::store),
 };
 
 fn open_store() -> keyring_core::Result<Arc<CredentialStore>> {
