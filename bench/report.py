@@ -62,6 +62,14 @@ def load_case(raw, name):
     return rows
 
 
+def load_json(raw, name):
+    path = os.path.join(raw, f"{name}.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
 def ms(x):
     if x is None:
         return "–"
@@ -233,7 +241,9 @@ def main():
     w("")
     w("`crossrole credential-process blue` with a fresh session cached, against `crossrole --version` "
       "(process start-up, argument parsing) and `cat` of a credentials JSON (the floor for any "
-      "process). `hyperfine -N --output=pipe`.")
+      "process). `hyperfine -N --output=pipe`. With the Secret Service only, `secret-tool lookup` of "
+      "one item is libsecret's cost of one Secret Service lookup (a warm crossrole call makes two: the "
+      "key-id index and the session).")
     w("")
     for k, label in (("kernel", "1a"), ("ss", "1b")):
         w(f"### {label}: {variants[k]}")
@@ -276,13 +286,14 @@ def main():
     n = v.get("burst_n", "50")
     w(f"## Case 3: burst of {n} concurrent cold calls")
     w("")
-    w(f"`bench/burst.sh {n}` starts {n} `crossrole credential-process blue` at once with an empty cache "
-      "and waits for all (each must print a session); `bench/burst.sh 1` is the single cold call through "
-      f"the same script; the warm burst ({n} calls, cache warm) is the cost of starting {n} processes on this "
-      "machine, and `burst.sh 0` the script's own overhead. STS goes through `bench/count_proxy.py`, which "
+    w(f"`burst {n}` (`bench/burst.rs`, built as the example `burst`) starts {n} `crossrole credential-process blue` "
+      "at once with an empty cache and waits for all (each must print a session); `burst 1` is the single cold call through "
+      f"the same launcher; the warm burst ({n} calls, cache warm) is the cost of starting {n} processes on this "
+      "machine, and `burst 0` the launcher's own overhead. (Until 2026-11-29 the launcher was a bash loop; "
+      "bash forks itself for each `&`, about 1 ms a process here, which put some 50 ms of bash into each burst.) STS goes through `bench/count_proxy.py`, which "
       "counts `Action=AssumeRole` in the request bytes.")
     w("")
-    w(table(c3, "burst.sh 1") if c3 else f"Not measured: {missing('case3')}.")
+    w(table(c3, "burst 1") if c3 else f"Not measured: {missing('case3')}.")
     w("")
     counts = ints(v.get("burst_assume_counts", ""))
     if counts:
@@ -305,6 +316,33 @@ def main():
       "Hyperfine shell mode (its shell start-up is subtracted).")
     w("")
     w(table(c4, "aws with static") if c4 else f"Not measured: {missing('case4')}.")
+    w("")
+    c4b = load_json(raw, "case4-botocore")
+    w("### 4b: the credential step alone, inside botocore")
+    w("")
+    w("`bench/botocore_creds.py`: in one Python process, a new botocore session per resolution (as each "
+      "`aws` command makes), its assume-role provider given the CLI's `~/.aws/cli/cache` as the AWS CLI "
+      "does, then `get_credentials().get_frozen_credentials()`; the ways interleaved round by round. "
+      "This is the only step that differs between the rows above, without the ±100 ms of Python "
+      "start-up around each CLI run.")
+    w("")
+    if c4b:
+        labels = {
+            "env": "static session credentials in env",
+            "blue": "profile blue (crossrole credential_process, warm cache)",
+            "native": "profile native (CLI's own assume-role, warm JSON cache)",
+            "static-session": "profile static-session (static keys in the credentials file)",
+            "cat-process": "profile cat-process (credential_process = cat creds.json)",
+        }
+        nat = c4b.get("native", {}).get("median_ms")
+        w("| way | runs | median (ms) | mean (ms) | min (ms) | p90 (ms) | median − native (ms) |")
+        w("|---|--:|--:|--:|--:|--:|--:|")
+        for way, r in c4b.items():
+            diff = f"{r['median_ms'] - nat:+.2f}" if nat is not None else "–"
+            w(f"| {labels.get(way, way)} | {r['runs']} | {ms(r['median_ms'])} | {ms(r['mean_ms'])} | "
+              f"{ms(r['min_ms'])} | {ms(r['p90_ms'])} | {diff} |")
+    else:
+        w(f"Not measured: {missing('case4')}.")
     w("")
 
     # Case 5
@@ -409,20 +447,24 @@ def main():
     a, b = pair(c1["ss"], "crossrole credential-process", "crossrole --version")
     if a:
         d = a["median"] - b["median"]
+        lib = find(c1["ss"], "secret-tool lookup")
+        lib_text = (f"; one libsecret lookup (secret-tool): +{ms(lib['median'] - b['median'])} ms"
+                    if lib else "")
         row(t, f"+{ms(d)} ms ({ms(a['median'])} vs {ms(b['median'])} ms)", d <= 10.0,
-            f"min +{ms(a['min'] - b['min'])} ms; CPU +{ms(cpu(a) - cpu(b))} ms")
+            f"min +{ms(a['min'] - b['min'])} ms; CPU +{ms(cpu(a) - cpu(b))} ms{lib_text}")
     else:
         row(t, missing("case1-ss"), None)
 
-    t = "cold (one AssumeRole to local moto) ≤ 30 ms"
-    a = find(c2.get("kernel"), "crossrole credential-process")
-    if a:
-        floor = find(c2.get("kernel"), "curl")
-        extra = f"; moto's own AssumeRole via curl: {ms(floor['median'])} ms" if floor else ""
-        row(t, f"{ms(a['median'])} ± {ms(a['stddev'])} ms{extra}", a["median"] <= 30.0,
-            f"min {ms(a['min'])} ms; CPU {ms(cpu(a))} ms")
-    else:
-        row(t, missing("case2-cold-kernel"), None)
+    for k in ("kernel", "ss", "keyutils"):
+        t = f"cold (one AssumeRole to local moto) ≤ 30 ms: {variants[k].split(' (')[0]}"
+        a = find(c2.get(k), "crossrole credential-process")
+        if a:
+            floor = find(c2.get("kernel"), "curl")
+            extra = f"; moto's own AssumeRole via curl: {ms(floor['median'])} ms" if floor else ""
+            row(t, f"{ms(a['median'])} ± {ms(a['stddev'])} ms{extra}", a["median"] <= 30.0,
+                f"min {ms(a['min'])} ms; CPU {ms(cpu(a))} ms")
+        elif k != "keyutils" or "clear_method_keyutils" in v:
+            row(t, missing(f"case2-cold-{k}"), None)
 
     total = v.get("burst_hyperfine_assume_total")
     bursts = v.get("burst_hyperfine_bursts")
@@ -434,14 +476,14 @@ def main():
     else:
         row(t, missing("case3"), None)
     t = f"burst of {n}: wall ≤ 3× single cold call"
-    a, b = pair(c3, f"burst.sh {n} (", "burst.sh 1")
+    a, b = pair(c3, f"burst {n} (", "burst 1")
     if a:
         q, e = ratio(a, b)
-        zero = find(c3, "burst.sh 0")
+        zero = find(c3, "burst 0")
         check = f"min {a['min'] / b['min']:.2f}×"
         if zero:
             z = zero["median"]
-            check += (f"; without the script's own {ms(z)} ms: "
+            check += (f"; without the launcher's own {ms(z)} ms: "
                       f"{(a['median'] - z) / (b['median'] - z):.2f}× ({ms(a['median'] - z)} vs {ms(b['median'] - z)} ms)")
         row(t, f"{q:.2f}× ± {e:.2f} ({ms(a['median'])} vs {ms(b['median'])} ms)", q <= 3.0, check)
     else:
@@ -466,7 +508,13 @@ def main():
     a, b = pair(c4, "aws --profile blue", "aws --profile native")
     if a:
         q, e = ratio(a, b)
-        row(t, f"{q:.3f}× ± {e:.3f} ({ms(a['median'])} vs {ms(b['median'])} ms)", q <= 1.0, ratio_check(a, b, 3))
+        check = ratio_check(a, b, 3)
+        if c4b and "blue" in c4b and "native" in c4b:
+            bb, nn = c4b["blue"]["median_ms"], c4b["native"]["median_ms"]
+            check += f"; in botocore alone (4b): {ms(bb)} vs {ms(nn)} ms, {bb - nn:+.2f} ms"
+            if "cat-process" in c4b:
+                check += f" (any credential_process, `cat`: {c4b['cat-process']['median_ms'] - nn:+.2f} ms)"
+        row(t, f"{q:.3f}× ± {e:.3f} ({ms(a['median'])} vs {ms(b['median'])} ms)", q <= 1.0, check)
     else:
         row(t, missing("case4"), None)
 

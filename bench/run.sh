@@ -98,12 +98,14 @@ if [ "$QUICK" = 1 ]; then
   K_COLD=2 W_COLD=1 R_COLD=3
   K_BURST=1 W_BURST=1 R_BURST=3
   K_CLI=2 W_CLI=1 R_CLI=2
+  BOTOCORE_ROUNDS=20
   RSS_REPS=2 BURST_CHECKS=1
 else
   K_FAST=5 W_FAST=5 R_FAST=40   # 200 runs per command
   K_COLD=5 W_COLD=2 R_COLD=10   # 50
   K_BURST=4 W_BURST=1 R_BURST=5 # 20
-  K_CLI=8 W_CLI=1 R_CLI=5       # 40
+  K_CLI=10 W_CLI=1 R_CLI=6      # 60
+  BOTOCORE_ROUNDS=300
   RSS_REPS=5 BURST_CHECKS=3
 fi
 BURST_N=50
@@ -127,6 +129,7 @@ PY=$("$PY" -c 'import sys; print(sys.executable)')
 MOTO=$(resolve moto_server)
 AWS=$(resolve aws)
 HYPERFINE=$(resolve hyperfine)
+SECRET_TOOL=$(resolve secret-tool)
 "$PY" -c 'import boto3' 2>/dev/null || die "python3 cannot import boto3 (run ./install.sh --test first)"
 GNU_TIME=""
 if [ -z "${BENCH_NO_GNU_TIME:-}" ] && [ -x /usr/bin/time ] && /usr/bin/time -f %M true >/dev/null 2>&1; then # BENCH_NO_GNU_TIME=1 tests the fallback
@@ -151,8 +154,8 @@ val moto "$("$PY" -c 'import moto; print(moto.__version__)' 2>/dev/null || echo 
 val commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 val dirty "$(git -C "$ROOT" status --porcelain -- src Cargo.toml Cargo.lock build.rs 2>/dev/null | wc -l)"
 
-say "building: cargo build --release --locked (incremental, not timed)"
-(cd "$ROOT" && cargo build --release --locked) >>"$LOG" 2>&1 || { tail -30 "$LOG" >&2; die "cargo build --release --locked failed (log: $LOG)"; }
+say "building: cargo build --release --locked --bins --example burst (incremental, not timed)"
+(cd "$ROOT" && cargo build --release --locked --bins --example burst) >>"$LOG" 2>&1 || { tail -30 "$LOG" >&2; die "cargo build --release --locked failed (log: $LOG)"; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/crossrole-bench.XXXXXX")
 PIDS=()
@@ -181,7 +184,9 @@ trap 'exit 143' TERM
 # profiles written by setup point at the binary that ran setup.
 mkdir -p "$TMP/bin"
 cp "$ROOT/target/release/crossrole" "$TMP/bin/crossrole"
+cp "$ROOT/target/release/examples/burst" "$TMP/bin/burst"
 BIN="$TMP/bin/crossrole"
+BURST="$TMP/bin/burst"
 export CROSSROLE_BIN="$BIN"
 val binary_sha256 "$(sha256sum "$BIN" | cut -c1-16)"
 val binary_version "$("$BIN" --version 2>&1 | head -1)"
@@ -471,14 +476,21 @@ preflight() {
   fi
 }
 
-case1() { # warm helper vs --version vs cat
+case1() { # warm helper vs --version vs cat [vs one libsecret lookup]
   local v=$1
   use_variant "$v"
   preflight "case1-warm-$v" "$BIN" credential-process blue # also warms the cache
+  local extra=()
+  if [ "$v" = ss ]; then
+    # What "one Secret Service lookup" costs the reference client, libsecret.
+    preflight "case1-secret-tool" "$SECRET_TOOL" lookup service crossrole username key:green
+    extra=(-n "secret-tool lookup (libsecret: one Secret Service lookup)" "$(q "$SECRET_TOOL") lookup service crossrole username key:green")
+  fi
   hf "case1-warm-$v" "$K_FAST" "$W_FAST" "$R_FAST" -N \
     -n "crossrole credential-process blue (warm)" "$(q "$BIN") credential-process blue" \
     -n "crossrole --version" "$(q "$BIN") --version" \
-    -n "cat creds.json" "$(q "$CAT") $(q "$TMP/creds.json")"
+    -n "cat creds.json" "$(q "$CAT") $(q "$TMP/creds.json")" \
+    "${extra[@]}"
 }
 
 case2() { # cold helper (empty cache each run) vs --version vs cat [vs a raw signed AssumeRole]
@@ -504,12 +516,12 @@ case3() { # burst of 50 concurrent cold calls, through the counting proxy
   use_variant kernel
   [ -n "${CLEAR[kernel]:-}" ] || { val "skipped_case3-burst" "no working way to empty the cache"; return 0; }
   export BENCH_CLEAR_METHOD="${CLEAR[kernel]}" AWS_ENDPOINT_URL="$PROXY_URL"
-  local dir="$TMP/burst" i before after counts=()
+  local i before after counts=()
   # Exact AssumeRole count per burst, outside hyperfine.
   for ((i = 0; i < BURST_CHECKS; i++)); do
     bash "$BENCH_DIR/clear_sessions.sh" blue
     before=$(assume_count)
-    bash "$BENCH_DIR/burst.sh" "$BURST_N" blue "$dir"
+    "$BURST" "$BURST_N" blue
     after=$(assume_count)
     counts+=($((after - before)))
   done
@@ -522,10 +534,10 @@ case3() { # burst of 50 concurrent cold calls, through the counting proxy
     --prepare "bash $(q "$BENCH_DIR/clear_sessions.sh") blue" \
     --prepare "$(q "$BIN") credential-process blue" \
     --prepare true \
-    -n "burst.sh 1 (single cold call)" "bash $(q "$BENCH_DIR/burst.sh") 1 blue $(q "$dir")" \
-    -n "burst.sh $BURST_N ($BURST_N concurrent cold calls)" "bash $(q "$BENCH_DIR/burst.sh") $BURST_N blue $(q "$dir")" \
-    -n "burst.sh $BURST_N warm ($BURST_N concurrent calls, cache warm: process start-up only)" "bash $(q "$BENCH_DIR/burst.sh") $BURST_N blue $(q "$dir")" \
-    -n "burst.sh 0 (the script alone: its fixed overhead)" "bash $(q "$BENCH_DIR/burst.sh") 0 blue $(q "$dir")"
+    -n "burst 1 (single cold call)" "$(q "$BURST") 1 blue" \
+    -n "burst $BURST_N ($BURST_N concurrent cold calls)" "$(q "$BURST") $BURST_N blue" \
+    -n "burst $BURST_N warm ($BURST_N concurrent calls, cache warm: process start-up only)" "$(q "$BURST") $BURST_N blue" \
+    -n "burst 0 (the launcher alone: its fixed overhead)" "$(q "$BURST") 0 blue"
   after=$(assume_count)
   val burst_hyperfine_assume_total "$((after - before))"
   val burst_hyperfine_bursts "$((2 * K_BURST * (W_BURST + R_BURST)))"
@@ -550,6 +562,10 @@ case4() { # through the AWS CLI
     -n "aws --profile native (CLI's own assume-role, warm ~/.aws/cli/cache)" "$(q "$AWS") --profile native sts get-caller-identity" \
     -n "aws --profile static-session (the same session as static keys in the credentials file)" "$(q "$AWS") --profile static-session sts get-caller-identity" \
     -n "aws --profile cat-process (the same session from credential_process = cat creds.json)" "$(q "$AWS") --profile cat-process sts get-caller-identity"
+  # The step that differs, timed inside one Python process (no start-up noise).
+  say "botocore credential resolution in-process ($BOTOCORE_ROUNDS interleaved rounds)"
+  "$PY" -B "$BENCH_DIR/botocore_creds.py" "$BOTOCORE_ROUNDS" "$TMP/static.env" \
+    blue native static-session cat-process >"$RAW/case4-botocore.json"
 }
 
 case5() { # peers

@@ -273,19 +273,12 @@ fn secret_service_round_trip_in_a_private_keyring() {
     eprint!("{}", keep_reports(&report));
 
     // The item is where another client finds it, under a readable label.
-    let lookup = ss
-        .secret_tool()
-        .args(["lookup", "service", "crossrole", "username", "key:green"])
-        .output()
-        .unwrap();
-    assert!(lookup.status.success());
-    assert_eq!(String::from_utf8_lossy(&lookup.stdout).trim_end(), SECRET);
-    let search = ss
-        .secret_tool()
-        .args(["search", "--all", "service", "crossrole"])
-        .output()
-        .unwrap();
-    let listing = String::from_utf8_lossy(&search.stdout);
+    let lookup = secret_tool(
+        &ss,
+        &["lookup", "service", "crossrole", "username", "key:green"],
+    );
+    assert_eq!(lookup.trim_end(), SECRET);
+    let listing = secret_tool(&ss, &["search", "--all", "service", "crossrole"]);
     assert!(
         listing.contains("label = crossrole: key:green"),
         "{listing}"
@@ -306,12 +299,11 @@ fn secret_service_round_trip_in_a_private_keyring() {
     assert!(!secret_in_files(tmp.path(), SECRET));
 
     run_child("delete", &vars);
-    let lookup = ss
-        .secret_tool()
-        .args(["lookup", "service", "crossrole", "username", "key:green"])
-        .output()
-        .unwrap();
-    assert!(lookup.stdout.is_empty());
+    let lookup = secret_tool(
+        &ss,
+        &["lookup", "service", "crossrole", "username", "key:green"],
+    );
+    assert!(lookup.is_empty());
 }
 
 /// The warm path reads through its own Secret Service client: it must read
@@ -352,46 +344,31 @@ fn direct_client_reads_and_writes_like_libsecret() {
     eprint!("{}", keep_reports(&report));
 
     // What it wrote, libsecret reads: one item, labelled, the last value.
-    let lookup = ss
-        .secret_tool()
-        .args(["lookup", "service", "crossrole", "username", "key:new"])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&lookup.stdout), SECRET);
-    let search = ss
-        .secret_tool()
-        .args([
-            "search",
-            "--all",
-            "service",
-            "crossrole",
-            "username",
-            "key:new",
-        ])
-        .output()
-        .unwrap();
-    let listing = String::from_utf8_lossy(&search.stdout);
+    let lookup = secret_tool(
+        &ss,
+        &["lookup", "service", "crossrole", "username", "key:new"],
+    );
+    assert_eq!(lookup, SECRET);
+    let search = |name: &str| {
+        secret_tool(
+            &ss,
+            &["search", "--all", "service", "crossrole", "username", name],
+        )
+    };
+    let listing = search("key:new");
     assert_eq!(
         listing.matches("label = crossrole: key:new").count(),
         1,
         "{listing}"
     );
-    let twice = ss
-        .secret_tool()
-        .args([
-            "search",
-            "--all",
-            "service",
-            "crossrole",
-            "username",
-            "key:twice",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&twice.stdout).matches("[/").count(),
-        2
-    );
+    assert_eq!(search("key:twice").matches("[/").count(), 2);
+}
+
+/// What `secret-tool ARGS` prints on the private Secret Service (nothing,
+/// with a failure status, when a lookup finds nothing).
+fn secret_tool(ss: &PrivateSecretService, args: &[&str]) -> String {
+    let out = ss.secret_tool().args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn keep_reports(stderr: &str) -> String {

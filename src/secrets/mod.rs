@@ -24,11 +24,13 @@
 //!   or `session` (the session keyring only; tests use it so that they never
 //!   touch the user's persistent keyring).
 //!
-//! One exception to "env only from [`Env`]": the Secret Service client (zbus)
-//! finds the session bus through the *process* environment
+//! One exception to "env only from [`Env`]": the Secret Service clients (zbus)
+//! find the session bus through the *process* environment
 //! (`DBUS_SESSION_BUS_ADDRESS`, else `$XDG_RUNTIME_DIR/bus`), because the
-//! keyring-core store cannot be handed a connection. In the binary both are
-//! the same snapshot; tests that need a private bus run in a child process.
+//! keyring-core store cannot be handed a connection, and the direct client
+//! (`secret_service_direct`) finds it the same way so that both always agree.
+//! In the binary both are the same snapshot; tests that need a private bus
+//! run in a child process.
 //!
 //! Secrets never appear in an error message or in `Debug` output; values
 //! read are returned as [`SecretBytes`] (zeroized on drop).

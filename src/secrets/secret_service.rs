@@ -1,6 +1,8 @@
 //! Long-term keys in the freedesktop Secret Service (GNOME Keyring, KeePassXC,
 //! KWallet's bridge), through keyring-core and the pure-Rust zbus store: no
-//! libdbus, no libsecret.
+//! libdbus, no libsecret. Plain reads and writes go first through our own
+//! lean client (`secret_service_direct`); everything it does not serve
+//! (prompts, duplicates, errors) goes through the store.
 //!
 //! Items carry the attributes `service=crossrole` and `username=<name>` and
 //! the label `crossrole: <name>` (what Seahorse shows). Secrets travel over
@@ -15,6 +17,9 @@
 //! Cost: the zbus blocking API drives a process-wide multi-threaded tokio
 //! runtime created on first use (zbus keeps it in a `static`), plus the
 //! D-Bus connection and the DH session negotiation: one-off per process.
+//! A warm `credential-process` with the Secret Service as the only store
+//! measured 13.8 ms through the store alone and 9.9 ms with the direct
+//! client (`bench/run.sh`, case 1b, 2026-11-29).
 
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
