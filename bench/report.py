@@ -496,25 +496,29 @@ def main():
         row(t, f"{q:.3f}× ± {e:.3f} ({ms(a['median'])} vs {ms(b['median'])} ms)", q <= 1.05, ratio_check(a, b, 3))
     else:
         row(t, missing("case4"), None)
-    cat_p, static_p = find(c4, "aws --profile cat-process"), find(c4, "aws --profile static-session")
-    if c4 and cat_p and static_p:
-        blue_p = find(c4, "aws --profile blue")
-        w_later = (f"median; CPU time): crossrole's own share = blue − cat-process = "
-                   f"{ms(blue_p['median'] - cat_p['median'])} ms; {ms(cpu(blue_p) - cpu(cat_p))} ms. botocore running any "
-                   f"credential_process = cat-process − static-session profile = {ms(cat_p['median'] - static_p['median'])} ms; "
-                   f"{ms(cpu(cat_p) - cpu(static_p))} ms.")
-        decomposition.append(w_later)
+    # End to end, a few milliseconds drown in the ±100 ms of each AWS CLI run:
+    # the credential step timed alone (4b) decides where it was measured.
+    step = {k: r["median_ms"] for k, r in (c4b or {}).items()}
+    if {"blue", "native", "cat-process", "static-session"} <= step.keys():
+        decomposition.append(
+            f"the credential step alone, 4b medians): crossrole's own share = blue − cat-process = "
+            f"{step['blue'] - step['cat-process']:+.2f} ms; botocore running any credential_process = "
+            f"cat-process − static-session = {step['cat-process'] - step['static-session']:+.2f} ms; "
+            f"the CLI's own assume-role with its warm cache = native − static-session = "
+            f"{step['native'] - step['static-session']:+.2f} ms.")
     t = "through the AWS CLI no slower than the CLI's own assume-role (warm cache)"
     a, b = pair(c4, "aws --profile blue", "aws --profile native")
     if a:
         q, e = ratio(a, b)
-        check = ratio_check(a, b, 3)
-        if c4b and "blue" in c4b and "native" in c4b:
-            bb, nn = c4b["blue"]["median_ms"], c4b["native"]["median_ms"]
-            check += f"; in botocore alone (4b): {ms(bb)} vs {ms(nn)} ms, {bb - nn:+.2f} ms"
-            if "cat-process" in c4b:
-                check += f" (any credential_process, `cat`: {c4b['cat-process']['median_ms'] - nn:+.2f} ms)"
-        row(t, f"{q:.3f}× ± {e:.3f} ({ms(a['median'])} vs {ms(b['median'])} ms)", q <= 1.0, check)
+        measured = f"end to end {q:.3f}× ± {e:.3f} ({ms(a['median'])} vs {ms(b['median'])} ms)"
+        ok = q <= 1.0
+        if "blue" in step and "native" in step:
+            d = step["blue"] - step["native"]
+            measured += f"; credential step alone (4b): {d:+.2f} ms ({ms(step['blue'])} vs {ms(step['native'])} ms)"
+            if "cat-process" in step:
+                measured += f", any credential_process (`cat`): {step['cat-process'] - step['native']:+.2f} ms"
+            ok = d <= 0.0
+        row(t, measured, ok, ratio_check(a, b, 3))
     else:
         row(t, missing("case4"), None)
 
