@@ -4,11 +4,11 @@
 //! `CreateItem` in the default collection).
 //!
 //! Why not the keyring-core store here: a warm `credential-process` with the
-//! Secret Service as the only store cost about 12 ms through it, against a
-//! budget of about 10. Half of that was the secret-service crate's
-//! Diffie-Hellman arithmetic (see `transfer_crypto`), the rest proxies that
-//! each subscribe to signals before their first call. Secrets still cross
-//! the bus encrypted, as libsecret sends them.
+//! Secret Service as the only store cost 13.8 ms through it, against a
+//! budget of about 11 (`--version` + 10 ms). About 4 ms of that was CPU in
+//! the secret-service crate's Diffie-Hellman arithmetic (see
+//! `transfer_crypto`), which we cannot swap out inside the store. Secrets
+//! still cross the bus encrypted, as libsecret sends them.
 //!
 //! Only the plain case is served here: exactly one unlocked item, or none at
 //! all, and a default collection that takes a new item without a prompt.

@@ -8,7 +8,7 @@
 //! We do this ourselves on the warm path because the secret-service crate
 //! raises to a power by plain square-and-multiply with a full division per
 //! step: its two exponentiations were half the CPU of a warm lookup (about
-//! 5 ms). `BigUint::modpow` uses Montgomery multiplication for an odd
+//! 4 ms). `BigUint::modpow` uses Montgomery multiplication for an odd
 //! modulus, and our private exponent is 256 bits, not 1024: RFC 3526 §8
 //! asks for an exponent of twice the strength wanted, and this group's own
 //! strength is about 80 bits. The prime is a safe prime, so a short
