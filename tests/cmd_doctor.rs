@@ -6,6 +6,7 @@ mod common;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
+use common::fake_sts::{FakeSts, Reply};
 use common::*;
 
 /// Runs doctor; asserts a `[FAIL]` line containing every part and exit 1.
@@ -393,7 +394,9 @@ fn clock_scenario(offset_secs: i64) -> (Output, usize) {
         ],
         Some(&format!("{secret}\n")),
     ));
-    let fake = FakeSts::start(offset_secs);
+    let fake = FakeSts::start(Reply::CallerIdentity {
+        date_offset_secs: offset_secs,
+    });
     env.endpoint = Some(fake.url());
     let out = env.crossrole(&["doctor", "green"], None);
     env.assert_no_file_contains(secret);

@@ -7,130 +7,16 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::fake_sts::{FakeSts, Reply};
 use common::*;
 
 const ROLE_ARN: &str = "arn:aws:iam::222222222222:role/CrossAccountS3Access-Role";
 const KEY_ID: &str = "AKIAIOSFODNN7FAULTS1";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAULTSKEY1";
-
-/// What the fake STS does with each request it reads.
-#[derive(Clone)]
-enum Reply {
-    /// Reads the request and never answers (the connection stays open).
-    Hang,
-    /// A complete HTTP response.
-    Http {
-        status: &'static str,
-        content_type: &'static str,
-        body: String,
-    },
-    /// Headers promising `declared` bytes, then `body`, then the connection closes.
-    Truncated { declared: usize, body: String },
-}
-
-/// A fake STS on loopback that counts the requests it reads.
-struct FakeHttp {
-    port: u16,
-    requests: Arc<AtomicUsize>,
-}
-
-impl FakeHttp {
-    fn start(reply: Reply) -> FakeHttp {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let requests = Arc::new(AtomicUsize::new(0));
-        let counter = requests.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { break };
-                let (counter, reply) = (counter.clone(), reply.clone());
-                std::thread::spawn(move || serve(client, &reply, &counter));
-            }
-        });
-        FakeHttp { port, requests }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
-/// Reads one request (headers and Content-Length body); false at end of stream.
-fn read_request(client: &mut TcpStream, buf: &mut Vec<u8>) -> bool {
-    let mut chunk = [0u8; 8192];
-    let head_end = loop {
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-        match client.read(&mut chunk) {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-    let length = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + length {
-        match client.read(&mut chunk) {
-            Ok(0) | Err(_) => return false,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
-        }
-    }
-    buf.drain(..head_end + length);
-    true
-}
-
-fn serve(mut client: TcpStream, reply: &Reply, counter: &AtomicUsize) {
-    let _ = client.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut buf = Vec::new();
-    while read_request(&mut client, &mut buf) {
-        counter.fetch_add(1, Ordering::SeqCst);
-        match reply {
-            Reply::Hang => {
-                // Hold the connection until the client gives up.
-                let mut sink = [0u8; 1024];
-                while matches!(client.read(&mut sink), Ok(n) if n > 0) {}
-                return;
-            }
-            Reply::Http {
-                status,
-                content_type,
-                body,
-            } => {
-                let r = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nx-amzn-RequestId: 0f0f0f0f-0000-4000-8000-000000000000\r\nContent-Length: {}\r\n\r\n{body}",
-                    body.len()
-                );
-                if client.write_all(r.as_bytes()).is_err() {
-                    return;
-                }
-            }
-            Reply::Truncated { declared, body } => {
-                let r = format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: {declared}\r\n\r\n{body}"
-                );
-                let _ = client.write_all(r.as_bytes());
-                let _ = client.shutdown(std::net::Shutdown::Both);
-                return;
-            }
-        }
-    }
-}
 
 fn sts_error(code: &str, message: &str, kind: &str) -> String {
     format!(
@@ -241,8 +127,8 @@ fn sts_faults_fail_in_bounded_time_with_clear_messages() {
             );
         c
     };
-    let hang = FakeHttp::start(Reply::Hang);
-    let e500 = FakeHttp::start(Reply::Http {
+    let hang = FakeSts::start(Reply::Hang);
+    let e500 = FakeSts::start(Reply::Http {
         status: "500 Internal Server Error",
         content_type: "text/xml",
         body: sts_error(
@@ -251,32 +137,32 @@ fn sts_faults_fail_in_bounded_time_with_clear_messages() {
             "Receiver",
         ),
     });
-    let e503 = FakeHttp::start(Reply::Http {
+    let e503 = FakeSts::start(Reply::Http {
         status: "503 Service Unavailable",
         content_type: "text/html",
         body: "<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>\n".into(),
     });
-    let throttle = FakeHttp::start(Reply::Http {
+    let throttle = FakeSts::start(Reply::Http {
         status: "400 Bad Request",
         content_type: "text/xml",
         body: sts_error("Throttling", "Rate exceeded", "Sender"),
     });
-    let malformed = FakeHttp::start(Reply::Http {
+    let malformed = FakeSts::start(Reply::Http {
         status: "200 OK",
         content_type: "text/xml",
         body: "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIA</Acc".into(),
     });
-    let not_sts = FakeHttp::start(Reply::Http {
+    let not_sts = FakeSts::start(Reply::Http {
         status: "200 OK",
         content_type: "text/html",
         body: "<html><body>Welcome to the captive portal</body></html>\n".into(),
     });
     let full = assume_role_ok(3600);
-    let truncated = FakeHttp::start(Reply::Truncated {
+    let truncated = FakeSts::start(Reply::Truncated {
         declared: full.len(),
         body: full[..full.len() / 2].to_string(),
     });
-    let setup_503 = FakeHttp::start(Reply::Http {
+    let setup_503 = FakeSts::start(Reply::Http {
         status: "503 Service Unavailable",
         content_type: "text/plain",
         body: String::new(),
@@ -551,7 +437,7 @@ fn keyring_daemon_killed_mid_call_is_a_clear_bounded_error() {
 
 #[test]
 fn a_refused_kernel_keyring_falls_back_to_the_secret_service_cache() {
-    let sts = FakeHttp::start(Reply::Http {
+    let sts = FakeSts::start(Reply::Http {
         status: "200 OK",
         content_type: "text/xml",
         body: assume_role_ok(3600),

@@ -4,6 +4,7 @@
 //! real `crossrole` binary and the real AWS CLI with only that environment.
 #![allow(dead_code)]
 
+pub mod fake_sts;
 pub mod keyring_env;
 
 use std::io::{Read, Write};
@@ -582,84 +583,6 @@ pub fn cmd_world(env: TestEnv, setup_extra: &[&str]) -> CmdWorld {
         proxy,
         t,
         moto,
-    }
-}
-
-/// A fake STS on loopback: answers every request with HTTP 200, a valid
-/// GetCallerIdentity document and a `Date:` header `date_offset_secs` away
-/// from now (negative: in the past). Counts the requests it answers.
-pub struct FakeSts {
-    pub port: u16,
-    requests: Arc<AtomicUsize>,
-}
-
-impl FakeSts {
-    pub fn start(date_offset_secs: i64) -> FakeSts {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let requests = Arc::new(AtomicUsize::new(0));
-        let counter = requests.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { break };
-                let counter = counter.clone();
-                std::thread::spawn(move || fake_sts_serve(client, date_offset_secs, &counter));
-            }
-        });
-        FakeSts { port, requests }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    pub fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-}
-
-fn fake_sts_serve(mut client: TcpStream, date_offset_secs: i64, counter: &AtomicUsize) {
-    let _ = client.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut buf: Vec<u8> = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        // Read one request: headers, then Content-Length bytes of body.
-        let head_end = loop {
-            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break i + 4;
-            }
-            match client.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
-        let length = head
-            .lines()
-            .find_map(|l| l.strip_prefix("content-length:"))
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(0);
-        while buf.len() < head_end + length {
-            match client.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            }
-        }
-        buf.drain(..head_end + length);
-        counter.fetch_add(1, Ordering::SeqCst);
-        let date = (time::OffsetDateTime::now_utc() + time::Duration::seconds(date_offset_secs))
-            .format(time::macros::format_description!(
-                "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-            ))
-            .unwrap();
-        let body = "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <GetCallerIdentityResult>\n    <Arn>arn:aws:iam::111111111111:user/s3-prod-user</Arn>\n    <UserId>AIDAFAKEFAKEFAKEFAKE1</UserId>\n    <Account>111111111111</Account>\n  </GetCallerIdentityResult>\n  <ResponseMetadata>\n    <RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId>\n  </ResponseMetadata>\n</GetCallerIdentityResponse>\n";
-        let response = format!(
-            "HTTP/1.1 200 OK\r\nDate: {date}\r\nContent-Type: text/xml\r\nx-amzn-RequestId: 01234567-89ab-cdef-0123-456789abcdef\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        if client.write_all(response.as_bytes()).is_err() {
-            return;
-        }
     }
 }
 
