@@ -7,16 +7,16 @@ mod common;
 
 use common::*;
 
-struct World {
-    env: TestEnv,
-    proxy: CountingProxy,
-    t: serde_json::Value,
-    moto: Moto,
+/// What these tests ask of the tutorial world.
+trait BlueCache {
+    fn s(&self, k: &str) -> String;
+    fn blue(&self) -> serde_json::Value;
+    fn assert_nothing_on_disk(&self, docs: &[&serde_json::Value]);
 }
 
-impl World {
+impl BlueCache for CmdWorld {
     fn s(&self, k: &str) -> String {
-        self.t[k]
+        self.t.json[k]
             .as_str()
             .unwrap_or_else(|| panic!("fixture has no {k}"))
             .to_string()
@@ -24,16 +24,15 @@ impl World {
 
     fn blue(&self) -> serde_json::Value {
         let o = self.env.crossrole(&["credential-process", "blue"], None);
-        assert_output_has_no(&o, &[&self.s("secret_access_key")]);
+        assert_output_has_no(&o, &[&self.t.secret_access_key]);
         assert!(stderr(&o).is_empty(), "{}", stderr(&o));
         process_doc(&o)
     }
 
     /// Nothing secret on disk: the Green secrets and every session token seen.
     fn assert_nothing_on_disk(&self, docs: &[&serde_json::Value]) {
-        self.env
-            .assert_no_file_contains(&self.s("secret_access_key"));
-        if let Some(s) = self.t["secret_access_key_2"].as_str() {
+        self.env.assert_no_file_contains(&self.t.secret_access_key);
+        if let Some(s) = self.t.json["secret_access_key_2"].as_str() {
             self.env.assert_no_file_contains(s);
         }
         for d in docs {
@@ -45,45 +44,11 @@ impl World {
     }
 }
 
-/// Moto with the tutorial (plus `fixture` options), a counting proxy in
-/// front, and `setup --import-credentials` done with `setup_extra`.
-fn world(env: TestEnv, fixture: &[&str], setup_extra: &[&str]) -> World {
-    let moto = Moto::start();
-    let t = tutorial_json(&moto, fixture);
-    let proxy = CountingProxy::start(moto.port);
-    let mut env = env;
-    env.endpoint = Some(proxy.url());
-    env.write_credentials(&format!(
-        "[green]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
-        t["access_key_id"].as_str().unwrap(),
-        t["secret_access_key"].as_str().unwrap()
-    ));
-    let role_arn = t["role_arn"].as_str().unwrap().to_string();
-    let mut args = vec![
-        "setup",
-        "--import-credentials",
-        "--role-arn",
-        &role_arn,
-        "--region",
-        "eu-west-1",
-    ];
-    args.extend_from_slice(setup_extra);
-    let o = env.crossrole(&args, None);
-    ok(&o);
-    assert_output_has_no(&o, &[t["secret_access_key"].as_str().unwrap()]);
-    World {
-        env,
-        proxy,
-        t,
-        moto,
-    }
-}
-
 #[test]
 fn a_session_inside_the_refresh_window_is_never_served() {
     // 900 s is the shortest session STS gives, and it is already inside the
     // 15 minutes in which botocore asks again: every call must refresh.
-    let w = world(
+    let w = cmd_world_with(
         TestEnv::keyutils(),
         &[],
         &["--duration-seconds", "900", "--no-verify"],
@@ -114,7 +79,7 @@ fn a_session_inside_the_refresh_window_is_never_served() {
 
 #[test]
 fn a_one_hour_session_is_served_from_the_cache() {
-    let w = world(TestEnv::keyutils(), &[], &["--no-verify"]);
+    let w = cmd_world_with(TestEnv::keyutils(), &[], &["--no-verify"]);
     let first = w.blue();
     let left = seconds_left(&first);
     assert!(
@@ -131,7 +96,7 @@ fn a_one_hour_session_is_served_from_the_cache() {
 #[test]
 fn a_longer_session_than_the_window_is_cached_too() {
     // 1000 s: 16 minutes and a bit, so just outside the window: served.
-    let w = world(
+    let w = cmd_world_with(
         TestEnv::keyutils(),
         &[],
         &["--duration-seconds", "1000", "--no-verify"],
@@ -145,7 +110,7 @@ fn a_longer_session_than_the_window_is_cached_too() {
 
 #[test]
 fn changing_the_role_arn_never_serves_the_old_session() {
-    let w = world(TestEnv::keyutils(), &["--second-role", "Second-Role"], &[]);
+    let w = cmd_world_with(TestEnv::keyutils(), &["--second-role", "Second-Role"], &[]);
     // setup verified the role with one AssumeRole and cached that session.
     assert_eq!(w.proxy.assume_role_calls(), 1);
     let first = w.blue();
@@ -192,7 +157,7 @@ fn changing_the_role_arn_never_serves_the_old_session() {
 
 #[test]
 fn changing_the_source_key_never_serves_the_old_session() {
-    let w = world(TestEnv::keyutils(), &["--two-keys"], &[]);
+    let w = cmd_world_with(TestEnv::keyutils(), &["--two-keys"], &[]);
     assert_eq!(w.proxy.assume_role_calls(), 1);
     let first = w.blue();
     assert_eq!(w.proxy.assume_role_calls(), 1);
@@ -235,7 +200,7 @@ fn changing_the_source_key_never_serves_the_old_session() {
 
 #[test]
 fn changing_external_id_session_name_or_duration_misses_the_cache() {
-    let w = world(TestEnv::keyutils(), &[], &["--no-verify"]);
+    let w = cmd_world_with(TestEnv::keyutils(), &[], &["--no-verify"]);
     let mut docs = vec![w.blue()];
     assert_eq!(w.proxy.assume_role_calls(), 1);
 
@@ -287,7 +252,7 @@ fn changing_external_id_session_name_or_duration_misses_the_cache() {
 
 #[test]
 fn a_corrupt_cache_entry_is_dropped_and_refreshed() {
-    let w = world(TestEnv::keyutils(), &[], &[]);
+    let w = cmd_world_with(TestEnv::keyutils(), &[], &[]);
     assert_eq!(w.proxy.assume_role_calls(), 1);
     let mut docs = vec![w.blue()];
     assert_eq!(w.proxy.assume_role_calls(), 1);

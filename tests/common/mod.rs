@@ -159,6 +159,8 @@ pub struct Tutorial {
     pub secret_access_key: String,
     pub role_arn: String,
     pub bucket: String,
+    /// The fixture's whole answer (options such as `--two-keys` add fields).
+    pub json: serde_json::Value,
 }
 
 pub fn tutorial(moto: &Moto, extra: &[&str]) -> Tutorial {
@@ -169,6 +171,7 @@ pub fn tutorial(moto: &Moto, extra: &[&str]) -> Tutorial {
         secret_access_key: s("secret_access_key"),
         role_arn: s("role_arn"),
         bucket: s("bucket"),
+        json: v,
     }
 }
 
@@ -557,8 +560,14 @@ pub struct CmdWorld {
 }
 
 pub fn cmd_world(env: TestEnv, setup_extra: &[&str]) -> CmdWorld {
+    cmd_world_with(env, &[], setup_extra)
+}
+
+/// Moto with the tutorial (plus `fixture` options), a counting proxy in
+/// front, and `setup --import-credentials` done with `setup_extra`.
+pub fn cmd_world_with(env: TestEnv, fixture: &[&str], setup_extra: &[&str]) -> CmdWorld {
     let moto = Moto::start();
-    let t = tutorial(&moto, &[]);
+    let t = tutorial(&moto, fixture);
     let proxy = CountingProxy::start(moto.port);
     let mut env = env;
     env.endpoint = Some(proxy.url());
