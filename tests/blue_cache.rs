@@ -11,6 +11,7 @@ use common::*;
 trait BlueCache {
     fn s(&self, k: &str) -> String;
     fn blue(&self) -> serde_json::Value;
+    fn blue_identity(&self) -> String;
     fn assert_nothing_on_disk(&self, docs: &[&serde_json::Value]);
 }
 
@@ -27,6 +28,13 @@ impl BlueCache for CmdWorld {
         assert_output_has_no(&o, &[&self.t.secret_access_key]);
         assert!(stderr(&o).is_empty(), "{}", stderr(&o));
         process_doc(&o)
+    }
+
+    /// `aws --profile blue sts get-caller-identity` through the real AWS CLI.
+    fn blue_identity(&self) -> String {
+        ok(&self
+            .env
+            .aws(&["--profile", "blue", "sts", "get-caller-identity"]))
     }
 
     /// Nothing secret on disk: the Green secrets and every session token seen.
@@ -126,9 +134,7 @@ fn changing_the_role_arn_never_serves_the_old_session() {
         "a new role needs a new session"
     );
     assert_ne!(first["AccessKeyId"], second["AccessKeyId"]);
-    let who = ok(&w
-        .env
-        .aws(&["--profile", "blue", "sts", "get-caller-identity"]));
+    let who = w.blue_identity();
     assert!(
         who.contains("assumed-role/Second-Role/crossrole-tester"),
         "{who}"
@@ -144,9 +150,7 @@ fn changing_the_role_arn_never_serves_the_old_session() {
         .set_profile_key("blue", "crossrole_role_arn", Some(&w.s("role_arn")));
     let back = w.blue();
     assert_eq!(back["AccessKeyId"], first["AccessKeyId"]);
-    let who = ok(&w
-        .env
-        .aws(&["--profile", "blue", "sts", "get-caller-identity"]));
+    let who = w.blue_identity();
     assert!(
         who.contains("assumed-role/CrossAccountS3Access-Role/"),
         "{who}"
@@ -187,9 +191,7 @@ fn changing_the_source_key_never_serves_the_old_session() {
     let third = w.blue();
     assert_eq!(w.proxy.assume_role_calls(), 2);
     assert_eq!(second, third);
-    let who = ok(&w
-        .env
-        .aws(&["--profile", "blue", "sts", "get-caller-identity"]));
+    let who = w.blue_identity();
     assert!(
         who.contains("assumed-role/CrossAccountS3Access-Role/"),
         "{who}"
@@ -238,9 +240,7 @@ fn changing_external_id_session_name_or_duration_misses_the_cache() {
         (2600..=2700).contains(&left),
         "duration 2700 honoured: {left}"
     );
-    let who = ok(&w
-        .env
-        .aws(&["--profile", "blue", "sts", "get-caller-identity"]));
+    let who = w.blue_identity();
     assert!(
         who.contains("assumed-role/CrossAccountS3Access-Role/other-session"),
         "{who}"

@@ -17,6 +17,26 @@ use common::*;
 const ROLE_ARN: &str = "arn:aws:iam::222222222222:role/CrossAccountS3Access-Role";
 const KEY_ID: &str = "AKIAIOSFODNN7FAULTS1";
 const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYFAULTSKEY1";
+/// Blue's setup with the stored key, no STS check.
+const SETUP: [&str; 6] = [
+    "setup",
+    "--no-verify",
+    "--role-arn",
+    ROLE_ARN,
+    "--region",
+    "eu-west-1",
+];
+/// The same, with the summary as text.
+const SETUP_TEXT: [&str; 8] = [
+    "setup",
+    "--no-verify",
+    "--role-arn",
+    ROLE_ARN,
+    "--region",
+    "eu-west-1",
+    "--output",
+    "text",
+];
 
 fn sts_error(code: &str, message: &str, kind: &str) -> String {
     format!(
@@ -506,14 +526,6 @@ fn unusable_config_files_are_clear_errors() {
     use std::os::unix::fs::PermissionsExt;
     let env = stored_key_env();
     let good = env.read_config();
-    let setup = [
-        "setup",
-        "--no-verify",
-        "--role-arn",
-        ROLE_ARN,
-        "--region",
-        "eu-west-1",
-    ];
 
     // chmod 000.
     if can_bypass_permissions(env.tmp.path()) {
@@ -529,7 +541,7 @@ fn unusable_config_files_are_clear_errors() {
     // The config path is a folder.
     let folder = env.tmp.path().join("config-folder");
     std::fs::create_dir_all(&folder).unwrap();
-    for args in [&["credential-process", "blue"][..], &setup[..]] {
+    for args in [&["credential-process", "blue"][..], &SETUP[..]] {
         let (o, t) = timed({
             let mut c = env.command(BIN);
             c.args(args).env("AWS_CONFIG_FILE", &folder);
@@ -545,7 +557,7 @@ fn unusable_config_files_are_clear_errors() {
     let b = env.tmp.path().join("loop-b");
     std::os::unix::fs::symlink(&b, &a).unwrap();
     std::os::unix::fs::symlink(&a, &b).unwrap();
-    for args in [&["credential-process", "blue"][..], &setup[..]] {
+    for args in [&["credential-process", "blue"][..], &SETUP[..]] {
         let (o, t) = timed({
             let mut c = env.command(BIN);
             c.args(args).env("AWS_CONFIG_FILE", &a);
@@ -557,7 +569,7 @@ fn unusable_config_files_are_clear_errors() {
     }
 
     // HOME unset, no AWS_CONFIG_FILE.
-    for args in [&["credential-process", "blue"][..], &setup[..]] {
+    for args in [&["credential-process", "blue"][..], &SETUP[..]] {
         let (o, t) = timed({
             let mut c = env.command(BIN);
             c.args(args)
@@ -605,19 +617,7 @@ fn config_in_a_read_only_folder_fails_and_keeps_the_old_file() {
             return;
         }
     }
-    let (o, t) = timed(cr(
-        &env,
-        &[
-            "setup",
-            "--no-verify",
-            "--role-arn",
-            ROLE_ARN,
-            "--region",
-            "eu-west-1",
-            "--output",
-            "text",
-        ],
-    ));
+    let (o, t) = timed(cr(&env, &SETUP_TEXT));
     let err = fails_with(
         &o,
         &[
@@ -656,16 +656,7 @@ fn disk_full_while_saving_keeps_the_old_file() {
         c.arg("-c")
             .arg("ulimit -f 1 && exec \"$0\" \"$@\"")
             .arg(BIN)
-            .args([
-                "setup",
-                "--no-verify",
-                "--role-arn",
-                ROLE_ARN,
-                "--region",
-                "eu-west-1",
-                "--output",
-                "text",
-            ]);
+            .args(SETUP_TEXT);
         c
     });
     within("file-size limit while saving", t, Duration::from_secs(5));
@@ -684,19 +675,7 @@ fn disk_full_while_saving_keeps_the_old_file() {
     }
     assert_eq!(env.read_config(), before, "the old config did not survive");
     // Without the limit, the next run saves and clears any temp file left.
-    ok(&env.crossrole(
-        &[
-            "setup",
-            "--no-verify",
-            "--role-arn",
-            ROLE_ARN,
-            "--region",
-            "eu-west-1",
-            "--output",
-            "text",
-        ],
-        None,
-    ));
+    ok(&env.crossrole(&SETUP_TEXT, None));
     assert!(env.read_config().contains("output = text"));
     let aws = env.config.parent().unwrap();
     let left: Vec<_> = std::fs::read_dir(aws)
