@@ -1,24 +1,13 @@
 //! `crossrole completions SHELL` and `crossrole man` through the real binary.
 
-use std::process::{Command, Output, Stdio};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_crossrole");
+use common::crossrole_bare;
 
-/// The real binary with nothing inherited but PATH, and a throwaway HOME.
-fn crossrole(args: &[&str]) -> Output {
-    let home = tempfile::tempdir().expect("temp home");
-    Command::new(BIN)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run crossrole")
-}
+use std::process::{Command, Stdio};
 
 fn ok_stdout(args: &[&str]) -> String {
-    let out = crossrole(args);
+    let out = crossrole_bare(args);
     assert!(
         out.status.success(),
         "{args:?} failed: {}",
@@ -140,7 +129,7 @@ fn man_page_renders_with_man_when_available() {
 
 #[test]
 fn unknown_shell_is_a_clap_error() {
-    let out = crossrole(&["completions", "tcsh"]);
+    let out = crossrole_bare(&["completions", "tcsh"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -152,7 +141,7 @@ fn unknown_shell_is_a_clap_error() {
 
 #[test]
 fn missing_shell_is_a_clap_error() {
-    let out = crossrole(&["completions"]);
+    let out = crossrole_bare(&["completions"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
 }

@@ -2,28 +2,16 @@
 //! `--json` shape, the trust conditions, input errors, and moto's IAM
 //! accepting (and, with enforcement on, honouring) the documents it prints.
 
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+mod common;
+
+use common::{crossrole_bare, Moto};
+
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_crossrole");
 const GREEN: &str = "111111111111";
 const BLUE: &str = "222222222222";
-
-/// The real binary with nothing inherited but PATH, and a throwaway HOME.
-fn crossrole(args: &[&str]) -> Output {
-    let home = tempfile::tempdir().expect("temp home");
-    Command::new(BIN)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run crossrole")
-}
 
 fn policy(extra: &[&str]) -> Output {
     let mut args = vec![
@@ -36,7 +24,7 @@ fn policy(extra: &[&str]) -> Output {
         "the-bucket",
     ];
     args.extend_from_slice(extra);
-    crossrole(&args)
+    crossrole_bare(&args)
 }
 
 fn stdout_of(out: &Output) -> String {
@@ -253,7 +241,7 @@ fn bad_inputs_fail_with_specific_messages() {
     let run = |args: &[&str]| {
         let mut all = vec!["policy"];
         all.extend_from_slice(args);
-        crossrole(&all)
+        crossrole_bare(&all)
     };
     let base = |green: &'static str, blue: &'static str, bucket: &'static str| {
         vec![
@@ -326,55 +314,12 @@ fn bad_inputs_fail_with_specific_messages() {
 
 #[test]
 fn missing_required_flag_is_a_clap_error() {
-    let out = crossrole(&["policy", "--green-account", GREEN]);
+    let out = crossrole_bare(&["policy", "--green-account", GREEN]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
 }
 
 // ---- moto ----
-
-/// moto_server on a free loopback port, killed when dropped so a failing
-/// assertion never leaves it running.
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("free port");
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("moto_server is not installed");
-        let moto = Moto { child, port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        moto
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Builds the setup in moto from the three documents, then (unless the trust
 /// policy has conditions moto cannot satisfy) turns IAM enforcement on and

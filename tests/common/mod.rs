@@ -595,6 +595,20 @@ pub fn cmd_world_with(env: TestEnv, fixture: &[&str], setup_extra: &[&str]) -> C
     }
 }
 
+/// The real binary with nothing inherited but PATH, and a throwaway HOME:
+/// for commands that read no AWS files and no keyring.
+pub fn crossrole_bare(args: &[&str]) -> Output {
+    let home = tempfile::tempdir().expect("temp home");
+    Command::new(BIN)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home.path())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run crossrole")
+}
+
 /// The Green key profile's credential_process line and a role profile
 /// using it, written by hand (no keyring entry behind them).
 pub fn hand_written_config(role_arn: &str) -> String {
