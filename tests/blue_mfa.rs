@@ -131,17 +131,7 @@ fn world() -> World {
         t.access_key_id, t.secret_access_key
     ));
     let o = env.crossrole(
-        &[
-            "setup",
-            "--import-credentials",
-            "--role-arn",
-            &t.role_arn,
-            "--region",
-            "eu-west-1",
-            "--mfa-serial",
-            SERIAL,
-            "--no-verify",
-        ],
+        &import_setup_args(&t.role_arn, &["--mfa-serial", SERIAL, "--no-verify"]),
         None,
     );
     ok(&o);

@@ -23,17 +23,7 @@ fn import_and_call_green(env: TestEnv) {
     );
     env.write_credentials(&creds_before);
 
-    let out = env.crossrole(
-        &[
-            "setup",
-            "--import-credentials",
-            "--role-arn",
-            &t.role_arn,
-            "--region",
-            "eu-west-1",
-        ],
-        None,
-    );
+    let out = env.crossrole(&import_setup_args(&t.role_arn, &[]), None);
     let summary = ok(&out);
     assert!(
         summary.contains("arn:aws:iam::111111111111:user/s3-prod-user"),
@@ -73,17 +63,7 @@ fn import_and_call_green(env: TestEnv) {
     assert!(v.get("SessionToken").is_none());
 
     // Idempotent: the same inputs again change nothing.
-    let again = ok(&env.crossrole(
-        &[
-            "setup",
-            "--import-credentials",
-            "--role-arn",
-            &t.role_arn,
-            "--region",
-            "eu-west-1",
-        ],
-        None,
-    ));
+    let again = ok(&env.crossrole(&import_setup_args(&t.role_arn, &[]), None));
     assert!(again.contains("nothing to change"), "{again}");
     assert_eq!(env.read_config(), expected);
     assert_eq!(env.read_credentials(), CREDS_OTHER);

@@ -219,15 +219,7 @@ impl Layout {
 }
 
 fn setup_args(s: &Scenario) -> Vec<&str> {
-    let mut a = vec![
-        "setup",
-        "--no-verify",
-        "--import-credentials",
-        "--role-arn",
-        ROLE_ARN,
-        "--region",
-        "eu-west-1",
-    ];
+    let mut a = import_setup_args(ROLE_ARN, &["--no-verify"]);
     a.extend_from_slice(s.extra_args);
     a
 }

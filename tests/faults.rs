@@ -64,18 +64,7 @@ fn with_stored_key(env: TestEnv) -> TestEnv {
     env.write_credentials(&format!(
         "[green]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
     ));
-    ok(&env.crossrole(
-        &[
-            "setup",
-            "--no-verify",
-            "--import-credentials",
-            "--role-arn",
-            ROLE_ARN,
-            "--region",
-            "eu-west-1",
-        ],
-        None,
-    ));
+    ok(&env.crossrole(&import_setup_args(ROLE_ARN, &["--no-verify"]), None));
     env
 }
 

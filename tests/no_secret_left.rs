@@ -113,17 +113,7 @@ fn no_secret_is_left_in_output_files_or_process_metadata() {
     };
 
     // 1. Setup, importing the plaintext key.
-    let out = env.crossrole(
-        &[
-            "setup",
-            "--import-credentials",
-            "--role-arn",
-            &t.role_arn,
-            "--region",
-            "eu-west-1",
-        ],
-        None,
-    );
+    let out = env.crossrole(&import_setup_args(&t.role_arn, &[]), None);
     ok(&record("setup --import-credentials", out, false));
     assert!(!env.read_credentials().contains(&t.secret_access_key));
 

@@ -114,19 +114,7 @@ fn an_existing_files_mode_is_kept() {
     std::fs::set_permissions(&env.credentials, std::fs::Permissions::from_mode(0o640)).unwrap();
     // umask 077 would make a recreated file 0600: the mode must be copied.
     let o = run_with_input(
-        &mut with_umask(
-            &env,
-            "077",
-            &[
-                "setup",
-                "--no-verify",
-                "--import-credentials",
-                "--role-arn",
-                ROLE_ARN,
-                "--region",
-                "eu-west-1",
-            ],
-        ),
+        &mut with_umask(&env, "077", &import_setup_args(ROLE_ARN, &["--no-verify"])),
         None,
     );
     ok(&o);

@@ -575,15 +575,7 @@ pub fn cmd_world_with(env: TestEnv, fixture: &[&str], setup_extra: &[&str]) -> C
         "[green]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
         t.access_key_id, t.secret_access_key
     ));
-    let mut args = vec![
-        "setup",
-        "--import-credentials",
-        "--role-arn",
-        &t.role_arn,
-        "--region",
-        "eu-west-1",
-    ];
-    args.extend_from_slice(setup_extra);
+    let args = import_setup_args(&t.role_arn, setup_extra);
     let out = env.crossrole(&args, None);
     ok(&out);
     assert_output_has_no(&out, &[&t.secret_access_key]);
@@ -593,6 +585,20 @@ pub fn cmd_world_with(env: TestEnv, fixture: &[&str], setup_extra: &[&str]) -> C
         t,
         moto,
     }
+}
+
+/// `setup --import-credentials` for `role_arn` in eu-west-1, then `extra`.
+pub fn import_setup_args<'a>(role_arn: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "setup",
+        "--import-credentials",
+        "--role-arn",
+        role_arn,
+        "--region",
+        "eu-west-1",
+    ];
+    args.extend_from_slice(extra);
+    args
 }
 
 /// The real binary with nothing inherited but PATH, and a throwaway HOME:
