@@ -352,28 +352,6 @@ fn keyring_daemon_absent_is_a_clear_fast_error() {
     within("bus without a Secret Service", t, Duration::from_secs(5));
 }
 
-/// The PID of the process owning `org.freedesktop.secrets` on `ss`'s bus.
-fn secret_service_pid(ss: &PrivateSecretService) -> u32 {
-    let out = Command::new("dbus-send")
-        .args([
-            "--session",
-            "--print-reply",
-            "--dest=org.freedesktop.DBus",
-            "/org/freedesktop/DBus",
-            "org.freedesktop.DBus.GetConnectionUnixProcessID",
-            "string:org.freedesktop.secrets",
-        ])
-        .env_clear()
-        .envs(ss.child_env())
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace()
-        .last()
-        .and_then(|w| w.parse().ok())
-        .unwrap_or_else(|| panic!("no PID for org.freedesktop.secrets: {text}"))
-}
-
 fn signal(pid: u32, sig: &str) {
     let st = Command::new("kill")
         .args([&format!("-{sig}"), &pid.to_string()])
@@ -414,7 +392,7 @@ fn keyring_daemon_killed_mid_call_is_a_clear_bounded_error() {
     let Keyring::SecretService(ss) = &env.keyring else {
         unreachable!()
     };
-    let pid = secret_service_pid(ss);
+    let pid = ss.owner_pid("org.freedesktop.secrets");
     // Freeze the daemon so the call is surely in flight, then kill it.
     signal(pid, "STOP");
     let run = spawn_timed("green", {

@@ -207,22 +207,43 @@ impl PrivateSecretService {
         &self.home
     }
 
-    /// Whether `name` has an owner on this bus (asked with dbus-send).
-    pub fn name_has_owner(&self, name: &str) -> bool {
+    /// Asks the bus itself (`org.freedesktop.DBus.METHOD string:NAME`) with
+    /// dbus-send; the printed reply, or `None` if the call failed.
+    fn ask_bus(&self, method: &str, name: &str) -> Option<String> {
         let out = Command::new("dbus-send")
             .args([
                 "--session",
                 "--print-reply",
                 "--dest=org.freedesktop.DBus",
                 "/org/freedesktop/DBus",
-                "org.freedesktop.DBus.NameHasOwner",
+                &format!("org.freedesktop.DBus.{method}"),
                 &format!("string:{name}"),
             ])
             .env_clear()
             .envs(self.child_env())
             .output()
             .expect("run dbus-send");
-        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("boolean true")
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Whether `name` has an owner on this bus.
+    pub fn name_has_owner(&self, name: &str) -> bool {
+        self.ask_bus("NameHasOwner", name)
+            .is_some_and(|reply| reply.contains("boolean true"))
+    }
+
+    /// The PID of the process that owns `name` on this bus.
+    pub fn owner_pid(&self, name: &str) -> u32 {
+        let reply = self
+            .ask_bus("GetConnectionUnixProcessID", name)
+            .unwrap_or_default();
+        reply
+            .split_whitespace()
+            .last()
+            .and_then(|w| w.parse().ok())
+            .unwrap_or_else(|| panic!("no PID for {name}: {reply}"))
     }
 
     /// A `secret-tool` command bound to this bus.
