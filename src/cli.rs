@@ -141,21 +141,24 @@ pub struct CompletionsArgs {
 
 #[derive(Args, Debug, Default)]
 pub struct SetupArgs {
-    /// The profile holding the IAM user's long-term key
-    #[arg(long, default_value = "green", value_name = "NAME")]
-    pub source_profile: String,
+    /// The profile holding the IAM user's long-term key [default: the one the role profile names, else green]
+    #[arg(long, value_name = "NAME")]
+    pub source_profile: Option<String>,
     /// The profile that assumes the role
     #[arg(long, default_value = "blue", value_name = "NAME")]
     pub target_profile: String,
     /// The role to assume, e.g. arn:aws:iam::222222222222:role/CrossAccountS3Access-Role
     #[arg(long, value_name = "ARN")]
     pub role_arn: Option<String>,
-    /// Region for both profiles [default: the profile's, else AWS_REGION / AWS_DEFAULT_REGION, else asked, else us-east-1]
+    /// Region of the role profile, and of the source profile if it has none [default: the role profile's, else the source profile's, else AWS_REGION / AWS_DEFAULT_REGION, else asked, else us-east-1]
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// AWS CLI output format for both profiles
-    #[arg(long, default_value = "json", value_name = "FORMAT")]
-    pub output: String,
+    /// Change the source profile's region (it otherwise keeps the one it has)
+    #[arg(long, value_name = "REGION")]
+    pub source_region: Option<String>,
+    /// AWS CLI output format for both profiles [default: json for a new profile; an existing one keeps its own]
+    #[arg(long, value_name = "FORMAT")]
+    pub output: Option<String>,
     /// MFA device ARN (or serial) required by the role's trust policy
     #[arg(long, value_name = "ARN")]
     pub mfa_serial: Option<String>,
@@ -186,6 +189,9 @@ pub struct SetupArgs {
     /// Skip the STS checks (GetCallerIdentity and AssumeRole)
     #[arg(long)]
     pub no_verify: bool,
+    /// Confirm without a terminal: with --import-credentials on the keyutils backend, delete the plaintext key although the kernel keyring does not survive a reboot
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Args, Debug)]

@@ -60,7 +60,12 @@ pub fn read_managed(
         ))
     })?;
     match profile.get(KEY_ROLE_ARN) {
-        Some(_) => Ok(ManagedProfile::Role(role_settings(name, &profile)?)),
+        Some(_) => Ok(ManagedProfile::Role(RoleSettings::from_profile(
+            name,
+            &profile,
+            &RoleFlags::default(),
+            NativeKeys::Ignore,
+        )?)),
         None if profile.properties.keys().any(|k| k.starts_with("crossrole_")) => Err(Error::Usage(format!(
             "profile `{name}` has crossrole_* settings but no {KEY_ROLE_ARN}; add it, or re-run `crossrole setup --target-profile {name} --role-arn ARN`"
         ))),
@@ -70,49 +75,161 @@ pub fn read_managed(
     }
 }
 
-fn role_settings(name: &str, p: &Profile) -> Result<RoleSettings> {
-    let get = |k: &str| p.get(k).map(str::to_string);
-    let role_arn = get(KEY_ROLE_ARN).unwrap_or_default();
-    crate::validate::role_arn(&role_arn)
-        .map_err(|e| Error::Usage(format!("profile `{name}`: {KEY_ROLE_ARN}: {e}")))?;
-    let source_profile = get(KEY_SOURCE_PROFILE).ok_or_else(|| {
-        Error::Usage(format!(
-            "profile `{name}` has no {KEY_SOURCE_PROFILE}: add `{KEY_SOURCE_PROFILE} = PROFILE` naming the profile whose key assumes the role"
-        ))
-    })?;
-    crate::validate::profile_name(&source_profile)
-        .map_err(|e| Error::Usage(format!("profile `{name}`: {KEY_SOURCE_PROFILE}: {e}")))?;
-    if source_profile == name {
-        return Err(Error::Usage(format!(
-            "profile `{name}`: {KEY_SOURCE_PROFILE} names the profile itself; point it at the key profile (e.g. green)"
-        )));
-    }
-    let duration_seconds = match get(KEY_DURATION) {
-        None => None,
-        Some(s) => Some(
-            crate::validate::duration_seconds(&s)
-                .map_err(|e| Error::Usage(format!("profile `{name}`: {KEY_DURATION}: {e}")))?,
-        ),
-    };
-    let check =
-        |k: &str, f: fn(&str) -> std::result::Result<(), String>| -> Result<Option<String>> {
-            match get(k) {
+/// Role settings given on the command line; each one that is set replaces
+/// what the profile says. A new `crossrole_*` setting is one field here, one
+/// in [`RoleSettings`] and one line in [`RoleSettings::from_profile`].
+#[derive(Clone, Debug, Default)]
+pub struct RoleFlags {
+    pub source_profile: Option<String>,
+    pub role_arn: Option<String>,
+    pub mfa_serial: Option<String>,
+    pub external_id: Option<String>,
+    pub duration_seconds: Option<i32>,
+    pub role_session_name: Option<String>,
+    pub source_identity: Option<String>,
+}
+
+/// Whether botocore's own assume-role keys (`role_arn`, `source_profile`,
+/// ...) count as settings: only when `setup` migrates such a profile.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NativeKeys {
+    Ignore,
+    Migrate,
+}
+
+impl RoleSettings {
+    /// The one reading of a role profile: the flags, else crossrole's keys,
+    /// else (when migrating) botocore's keys. Flags were checked when parsed;
+    /// values from the file are checked here, so a profile credential-process
+    /// would reject is never written or used.
+    pub fn from_profile(
+        name: &str,
+        p: &Profile,
+        flags: &RoleFlags,
+        native: NativeKeys,
+    ) -> Result<RoleSettings> {
+        let from_file = |ours: &str, botocore: &str| {
+            p.get(ours)
+                .map(|v| (ours.to_string(), v.to_string()))
+                .or_else(|| match native {
+                    NativeKeys::Migrate => p
+                        .get(botocore)
+                        .map(|v| (botocore.to_string(), v.to_string())),
+                    NativeKeys::Ignore => None,
+                })
+        };
+        let bad = |key: &str, e: String| Error::Usage(format!("profile `{name}`: {key}: {e}"));
+        let pick = |flag: &Option<String>,
+                    ours: &str,
+                    botocore: &str,
+                    check: crate::validate::Validator|
+         -> Result<Option<String>> {
+            if flag.is_some() {
+                return Ok(flag.clone());
+            }
+            match from_file(ours, botocore) {
                 None => Ok(None),
-                Some(v) => f(&v)
-                    .map(|_| Some(v))
-                    .map_err(|e| Error::Usage(format!("profile `{name}`: {k}: {e}"))),
+                Some((key, v)) => check(&v).map(|_| Some(v)).map_err(|e| bad(&key, e)),
             }
         };
-    Ok(RoleSettings {
-        profile: name.to_string(),
-        source_profile,
-        role_arn,
-        mfa_serial: check(KEY_MFA_SERIAL, crate::validate::mfa_serial)?,
-        external_id: check(KEY_EXTERNAL_ID, crate::validate::external_id)?,
-        duration_seconds,
-        role_session_name: check(KEY_SESSION_NAME, crate::validate::session_name)?,
-        source_identity: check(KEY_SOURCE_IDENTITY, crate::validate::source_identity)?,
-    })
+        let role_arn = pick(
+            &flags.role_arn,
+            KEY_ROLE_ARN,
+            "role_arn",
+            crate::validate::role_arn,
+        )?
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "--role-arn is required: the role profile `{name}` has none yet (e.g. --role-arn arn:aws:iam::222222222222:role/CrossAccountS3Access-Role)"
+            ))
+        })?;
+        let source_profile = pick(
+            &flags.source_profile,
+            KEY_SOURCE_PROFILE,
+            "source_profile",
+            crate::validate::profile_name,
+        )?
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "profile `{name}` has no {KEY_SOURCE_PROFILE}: add `{KEY_SOURCE_PROFILE} = PROFILE` naming the profile whose key assumes the role"
+            ))
+        })?;
+        if source_profile == name {
+            return Err(Error::Usage(format!(
+                "profile `{name}`: {KEY_SOURCE_PROFILE} names the profile itself; point it at the key profile (e.g. green)"
+            )));
+        }
+        let duration_seconds = match (flags.duration_seconds, from_file(KEY_DURATION, "duration_seconds")) {
+            (Some(d), _) => Some(d),
+            (None, None) => None,
+            (None, Some((key, v))) => {
+                Some(crate::validate::duration_seconds(&v).map_err(|e| bad(&key, e))?)
+            }
+        };
+        Ok(RoleSettings {
+            profile: name.to_string(),
+            source_profile,
+            role_arn,
+            mfa_serial: pick(
+                &flags.mfa_serial,
+                KEY_MFA_SERIAL,
+                "mfa_serial",
+                crate::validate::mfa_serial,
+            )?,
+            external_id: pick(
+                &flags.external_id,
+                KEY_EXTERNAL_ID,
+                "external_id",
+                crate::validate::external_id,
+            )?,
+            duration_seconds,
+            role_session_name: pick(
+                &flags.role_session_name,
+                KEY_SESSION_NAME,
+                "role_session_name",
+                crate::validate::session_name,
+            )?,
+            // botocore has no source identity setting.
+            source_identity: pick(
+                &flags.source_identity,
+                KEY_SOURCE_IDENTITY,
+                KEY_SOURCE_IDENTITY,
+                crate::validate::source_identity,
+            )?,
+        })
+    }
+
+    /// The settings as `crossrole_*` keys, in the order setup writes them.
+    pub fn keys(&self) -> Vec<(&'static str, Option<String>)> {
+        vec![
+            (KEY_SOURCE_PROFILE, Some(self.source_profile.clone())),
+            (KEY_ROLE_ARN, Some(self.role_arn.clone())),
+            (KEY_MFA_SERIAL, self.mfa_serial.clone()),
+            (KEY_EXTERNAL_ID, self.external_id.clone()),
+            (KEY_DURATION, self.duration_seconds.map(|d| d.to_string())),
+            (KEY_SESSION_NAME, self.role_session_name.clone()),
+            (KEY_SOURCE_IDENTITY, self.source_identity.clone()),
+        ]
+    }
+}
+
+/// The region from AWS_REGION, else AWS_DEFAULT_REGION.
+pub fn env_region(env: &Env) -> Option<&str> {
+    env.get("AWS_REGION")
+        .or_else(|| env.get("AWS_DEFAULT_REGION"))
+}
+
+/// The one region rule: the first of `layers` that is set, else us-east-1.
+/// Callers differ only in the layers: `sts_target` asks what the SDKs use
+/// now (the environment first), `setup` what to write (flags, then what the
+/// file already says, then the environment).
+pub fn pick_region<'a>(layers: impl IntoIterator<Item = Option<&'a str>>) -> String {
+    layers
+        .into_iter()
+        .flatten()
+        .next()
+        .unwrap_or("us-east-1")
+        .to_string()
 }
 
 /// The region and STS endpoint the SDKs would use for `profile`:
@@ -123,13 +240,7 @@ fn role_settings(name: &str, p: &Profile) -> Result<RoleSettings> {
 pub fn sts_target(env: &Env, config: &AwsFile, profile: &str, fallback: Option<&str>) -> StsTarget {
     let p = config.profile(profile).unwrap_or_default();
     let f = fallback.and_then(|n| config.profile(n)).unwrap_or_default();
-    let region = env
-        .get("AWS_REGION")
-        .or_else(|| env.get("AWS_DEFAULT_REGION"))
-        .map(str::to_string)
-        .or_else(|| p.get("region").map(str::to_string))
-        .or_else(|| f.get("region").map(str::to_string))
-        .unwrap_or_else(|| "us-east-1".to_string());
+    let region = pick_region([env_region(env), p.get("region"), f.get("region")]);
     let ignore = env
         .get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
         .or_else(|| p.get("ignore_configured_endpoint_urls"))

@@ -17,15 +17,19 @@ const PARTITIONS: &[&str] = &[
     "aws-eusc",
 ];
 
-fn is_iam_name_char(c: char) -> bool {
+/// The characters IAM allows in user, role and session names.
+pub fn is_iam_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)
 }
 
-fn account_id(s: &str) -> Check {
+pub fn account_id(s: &str) -> Check {
     if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
-        Err(format!("`{}` is not a 12-digit account id", shorten(s)))
+        Err(format!(
+            "`{}` is not a 12-digit account id (an AWS account id is 12 digits, like 111111111111)",
+            shorten(s)
+        ))
     }
 }
 

@@ -21,9 +21,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 mod edit;
+mod headers;
 mod meaning;
 mod parse;
 mod save;
+
+pub use headers::{HeaderMismatch, Seen};
+pub use save::Saved;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -219,5 +223,37 @@ impl AwsFile {
     /// Atomically writes the text to `path` (see the module contract).
     pub fn save(&self, path: &Path) -> Result<(), Error> {
         save::save(&self.to_text(), path)
+    }
+
+    /// `save`, unless the file no longer holds `read` (the text this edit
+    /// started from): then nothing is written and the new text is returned,
+    /// for the caller to plan its edits again.
+    pub fn save_if_unchanged(&self, path: &Path, read: &str) -> Result<Saved, Error> {
+        save::save_if_unchanged(&self.to_text(), path, read)
+    }
+
+    /// How many hard links the file at `path` has (1 if it is missing).
+    pub fn link_count(path: &Path) -> u64 {
+        save::link_count(path)
+    }
+
+    /// The header a profile has in this file: `[profile x]`, `[default]`, `[x]`.
+    pub fn header_of(&self, profile: &str) -> String {
+        format!("[{}]", edit::section_label(self.kind, profile))
+    }
+
+    /// Headers that the AWS SDKs and botocore read as different profiles.
+    pub fn header_mismatches(&self) -> Vec<HeaderMismatch> {
+        headers::mismatches(&self.doc, self.kind)
+    }
+
+    /// Rewrites the headers of `profile` that botocore does not read as
+    /// `profile` to the plain spelling; returns the old headers.
+    pub fn normalize_header(&mut self, profile: &str) -> Vec<String> {
+        let old = headers::normalize(&mut self.doc, self.kind, profile);
+        if !old.is_empty() {
+            self.index = std::sync::OnceLock::new();
+        }
+        old
     }
 }

@@ -206,15 +206,46 @@ fn process_is_gone(pid: u32) -> bool {
 }
 
 pub(crate) fn save(text: &str, path: &Path) -> Result<(), Error> {
-    save_with(text, path, |from, to| fs::rename(from, to))
+    save_with(text, path, None, |from, to| fs::rename(from, to)).map(|_| ())
+}
+
+/// What [`save_if_unchanged`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Saved {
+    Saved,
+    /// The file no longer holds the text it was read with (another program
+    /// edited it): nothing was written; here is what it holds now.
+    Changed(String),
+}
+
+/// `save`, but only if the file still holds `read` (its text when it was
+/// loaded; "" for a missing file), checked right before the rename.
+pub(crate) fn save_if_unchanged(text: &str, path: &Path, read: &str) -> Result<Saved, Error> {
+    save_with(text, path, Some(read), |from, to| fs::rename(from, to))
+}
+
+/// How many names the file has (1 for a missing one): another hard link
+/// keeps the old text, secrets included, after an atomic save.
+pub(crate) fn link_count(path: &Path) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        fs::metadata(path).map(|m| m.nlink()).unwrap_or(1)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        1
+    }
 }
 
 /// `save` with the final rename injectable (tests make it fail).
 fn save_with(
     text: &str,
     path: &Path,
+    expected: Option<&str>,
     rename: impl FnOnce(&Path, &Path) -> io::Result<()>,
-) -> Result<(), Error> {
+) -> Result<Saved, Error> {
     let target = resolve(path)?;
     let dir = parent_of(&target);
     let name = target
@@ -227,7 +258,7 @@ fn save_with(
                 io::Error::new(io::ErrorKind::InvalidInput, "the path has no file name"),
             )
         })?;
-    let mode = match fs::metadata(&target) {
+    let (mode, owner) = match fs::metadata(&target) {
         Ok(m) if m.is_dir() => {
             return Err(io_err(
                 "cannot save",
@@ -235,8 +266,8 @@ fn save_with(
                 io::Error::other("it is a directory"),
             ))
         }
-        Ok(m) => mode_of(&m),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => 0o600,
+        Ok(m) => (mode_of(&m), owner_of(&m)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => (0o600, None),
         Err(e) => return Err(io_err("cannot inspect", &target, e)),
     };
     create_parent(&dir)?;
@@ -248,20 +279,49 @@ fn save_with(
         std::process::id(),
         random_suffix()
     ));
-    let result = write_temp(&tmp, text, mode)
-        .and_then(|()| rename(&tmp, &target).map_err(|e| io_err("cannot replace", &target, e)));
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
+    let result = write_temp(&tmp, text, mode, owner).and_then(|()| {
+        // Last look before the rename: an edit made by another program
+        // since the file was read must not be overwritten.
+        if let Some(read) = expected {
+            let now = load(&target)?.unwrap_or_default();
+            if now != read {
+                return Ok(Saved::Changed(now));
+            }
+        }
+        rename(&tmp, &target)
+            .map(|()| Saved::Saved)
+            .map_err(|e| io_err("cannot replace", &target, e))
+    });
+    match result {
+        Ok(Saved::Saved) => {}
+        Ok(changed) => {
+            let _ = fs::remove_file(&tmp);
+            return Ok(changed);
+        }
+        Err(e) => {
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
     }
     // Make the rename durable; some filesystems refuse fsync on folders.
     if let Ok(d) = fs::File::open(&dir) {
         let _ = d.sync_all();
     }
-    Ok(())
+    Ok(Saved::Saved)
 }
 
-fn write_temp(tmp: &Path, text: &str, mode: u32) -> Result<(), Error> {
+#[cfg(unix)]
+fn owner_of(meta: &fs::Metadata) -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.uid(), meta.gid()))
+}
+
+#[cfg(not(unix))]
+fn owner_of(_meta: &fs::Metadata) -> Option<(u32, u32)> {
+    None
+}
+
+fn write_temp(tmp: &Path, text: &str, mode: u32, owner: Option<(u32, u32)>) -> Result<(), Error> {
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
@@ -274,6 +334,15 @@ fn write_temp(tmp: &Path, text: &str, mode: u32) -> Result<(), Error> {
         .map_err(|e| io_err(CANNOT_CREATE_TEMP, tmp, e))?;
     f.write_all(text.as_bytes())
         .map_err(|e| io_err("cannot write", tmp, e))?;
+    // Keep the owner and group (e.g. root editing a user's file); best
+    // effort, as only root may give a file away. Before the mode: chown
+    // clears set-id bits.
+    #[cfg(unix)]
+    if let Some((uid, gid)) = owner {
+        let _ = std::os::unix::fs::fchown(&f, Some(uid), Some(gid));
+    }
+    #[cfg(not(unix))]
+    let _ = owner;
     // Set the mode explicitly: the umask applies at creation.
     set_mode(tmp, mode).map_err(|e| io_err("cannot set permissions of", tmp, e))?;
     f.sync_all().map_err(|e| io_err("cannot sync", tmp, e))?;
@@ -289,7 +358,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("config");
         fs::write(&p, "old").unwrap();
-        let r = save_with("new", &p, |_, _| Err(io::Error::other("injected")));
+        let r = save_with("new", &p, None, |_, _| Err(io::Error::other("injected")));
         assert!(matches!(r, Err(Error::Io { .. })));
         assert_eq!(fs::read_to_string(&p).unwrap(), "old");
         let names: Vec<_> = fs::read_dir(dir.path())
@@ -346,6 +415,26 @@ mod tests {
         assert_eq!(writer_pid("1234-xyz"), None);
         assert_eq!(writer_pid("-00112233aabbccdd"), None);
         assert_eq!(writer_pid("notes"), None);
+    }
+
+    #[test]
+    fn save_if_unchanged_refuses_a_file_edited_since_it_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("config");
+        fs::write(&p, "theirs").unwrap();
+        assert_eq!(
+            save_if_unchanged("mine", &p, "old").unwrap(),
+            Saved::Changed("theirs".into())
+        );
+        assert_eq!(fs::read_to_string(&p).unwrap(), "theirs");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        assert_eq!(
+            save_if_unchanged("mine", &p, "theirs").unwrap(),
+            Saved::Saved
+        );
+        assert_eq!(fs::read_to_string(&p).unwrap(), "mine");
+        let new = dir.path().join("new");
+        assert_eq!(save_if_unchanged("x", &new, "").unwrap(), Saved::Saved);
     }
 
     #[test]

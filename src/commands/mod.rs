@@ -12,3 +12,4 @@ pub mod policy;
 pub mod remove;
 pub mod setup;
 pub mod setup_input;
+pub mod setup_plan;

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::cli::PolicyArgs;
 use crate::error::{Error, Result};
 use crate::validate;
+use crate::validate::{account_id, is_iam_name_char};
 
 const POLICY_VERSION: &str = "2012-10-17";
 
@@ -87,21 +88,6 @@ struct Input {
 
 fn usage(flag: &str, msg: String) -> Error {
     Error::Usage(format!("{flag}: {msg}"))
-}
-
-fn is_iam_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)
-}
-
-fn account_id(s: &str) -> std::result::Result<(), String> {
-    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{}` is not an AWS account id (12 digits, like 111111111111)",
-            validate::shorten(s)
-        ))
-    }
 }
 
 /// The S3 general purpose bucket naming rules, so a typo is caught here and

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use crate::cli::SetupArgs;
-use crate::commands::setup::{KeySource, SetupInput};
+use crate::commands::setup_plan::{self, KeySource, SetupInput};
 use crate::credentials::{LongTermKey, Secret};
 use crate::deps::Deps;
 use crate::error::{Error, Result};
@@ -15,9 +15,13 @@ fn usage(flag: &str) -> impl Fn(String) -> Error + '_ {
 }
 
 pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
-    validate::profile_name(&a.source_profile).map_err(usage("--source-profile"))?;
+    if let Some(p) = &a.source_profile {
+        validate::profile_name(p).map_err(usage("--source-profile"))?;
+    }
     validate::profile_name(&a.target_profile).map_err(usage("--target-profile"))?;
-    validate::output_format(&a.output).map_err(usage("--output"))?;
+    if let Some(o) = &a.output {
+        validate::output_format(o).map_err(usage("--output"))?;
+    }
     let interactive = std::io::stdin().is_terminal() && prompt::has_tty();
     let check =
         |v: &Option<String>, f: fn(&str) -> std::result::Result<(), String>, flag: &'static str| {
@@ -25,6 +29,7 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
         };
     check(&a.role_arn, validate::role_arn, "--role-arn")?;
     check(&a.region, validate::region, "--region")?;
+    check(&a.source_region, validate::region, "--source-region")?;
     check(&a.mfa_serial, validate::mfa_serial, "--mfa-serial")?;
     check(&a.external_id, validate::external_id, "--external-id")?;
     check(
@@ -43,6 +48,20 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
         .map(validate::duration_seconds)
         .transpose()
         .map_err(usage("--duration-seconds"))?;
+
+    // What the questions depend on is read only when there is someone to ask.
+    let config = if interactive {
+        Some(awsfile::AwsFile::load(
+            &deps.paths.config_file,
+            awsfile::FileKind::Config,
+        )?)
+    } else {
+        None
+    };
+    let source = match &config {
+        Some(c) => setup_plan::source_profile(a.source_profile.as_deref(), c, &a.target_profile)?,
+        None => a.source_profile.clone().unwrap_or_else(|| "green".into()),
+    };
 
     let key_source = if a.import_credentials {
         KeySource::Import {
@@ -65,10 +84,11 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
             access_key_id: id,
             secret_access_key: Secret::new(secret.to_string()),
         })
-    } else if interactive && !has_stored_key(deps, &a.source_profile) {
+    } else if interactive && offer_import(deps, config.as_ref(), &source)? {
+        KeySource::Import { keep_backup: false }
+    } else if interactive && !has_stored_key(deps, &source) {
         let id = prompt::ask(&format!(
-            "Access key id for profile {} (AKIA…): ",
-            a.source_profile
+            "Access key id for profile {source} (AKIA…): "
         ))?;
         validate::access_key_id(&id).map_err(usage("access key id"))?;
         let secret = prompt::ask_secret("Secret access key (not shown): ")?;
@@ -83,8 +103,7 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
 
     let mut role_arn = a.role_arn.clone();
     let mut region = a.region.clone();
-    if interactive {
-        let config = awsfile::AwsFile::load(&deps.paths.config_file, awsfile::FileKind::Config)?;
+    if let Some(config) = &config {
         let target = config.profile(&a.target_profile).unwrap_or_default();
         if role_arn.is_none()
             && target.get(profile::KEY_ROLE_ARN).is_none()
@@ -94,11 +113,11 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
             validate::role_arn(&arn).map_err(usage("role ARN"))?;
             role_arn = Some(arn);
         }
-        let has_region = config
-            .profile(&a.source_profile)
-            .is_some_and(|p| p.get("region").is_some())
-            || deps.env.is_set("AWS_REGION")
-            || deps.env.is_set("AWS_DEFAULT_REGION");
+        let has_region = target.get("region").is_some()
+            || config
+                .profile(&source)
+                .is_some_and(|p| p.get("region").is_some())
+            || profile::env_region(deps.env).is_some();
         if region.is_none() && !has_region {
             let r = prompt::ask("Region [us-east-1]: ")?;
             if !r.is_empty() {
@@ -110,17 +129,47 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
     Ok(SetupInput {
         source_profile: a.source_profile,
         target_profile: a.target_profile,
-        role_arn,
         region,
+        source_region: a.source_region,
         output: a.output,
-        mfa_serial: a.mfa_serial,
-        external_id: a.external_id,
-        duration_seconds,
-        role_session_name: a.role_session_name,
-        source_identity: a.source_identity,
+        role: profile::RoleFlags {
+            source_profile: None,
+            role_arn,
+            mfa_serial: a.mfa_serial,
+            external_id: a.external_id,
+            duration_seconds,
+            role_session_name: a.role_session_name,
+            source_identity: a.source_identity,
+        },
         key_source,
         verify: !a.no_verify,
+        yes: a.yes,
     })
+}
+
+/// On a terminal, a plaintext key of the source profile in the AWS files is
+/// offered for import (yes by default) rather than asked for again.
+fn offer_import(
+    deps: &Deps<'_>,
+    config: Option<&awsfile::AwsFile>,
+    source: &str,
+) -> Result<bool> {
+    let creds = awsfile::AwsFile::load(
+        &deps.paths.credentials_file,
+        awsfile::FileKind::Credentials,
+    )?;
+    let found = [Some(&creds), config].into_iter().flatten().find_map(|f| {
+        let id = f.profile(source)?.get("aws_access_key_id")?.to_string();
+        Some((id, f.path()?.display().to_string()))
+    });
+    let Some((id, path)) = found else {
+        return Ok(false);
+    };
+    let answer = prompt::ask(&format!(
+        "Profile {source} has a plaintext key ({}) in {path}. Move it into the keyring and remove it from there? [Y/n] ",
+        credentials::mask_key_id(&id)
+    ))?;
+    Ok(!matches!(answer.as_str(), "n" | "N" | "no" | "No" | "NO"))
 }
 
 fn has_stored_key(deps: &Deps<'_>, profile: &str) -> bool {

@@ -1,0 +1,439 @@
+//! `setup`'s decisions, made as data before anything is touched: from the
+//! inputs and a snapshot of both AWS files and the stored key, the new text
+//! of each file, the key to store, the plaintext to remove, the backups and
+//! what to tell the user. No I/O here: every refusal comes before the first
+//! write (no backup, no keyring entry), and the plan can be made again when
+//! a file changed under setup's feet (see `setup::apply`).
+
+use std::fmt;
+use std::path::Path;
+
+use crate::awsfile::{AwsFile, FileKind, Profile};
+use crate::cache;
+use crate::credentials::{mask_key_id, LongTermKey, Secret};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::profile::{self, NativeKeys, RoleFlags, RoleSettings};
+use crate::secrets::Backend;
+use crate::validate;
+
+/// Where the source key comes from.
+pub enum KeySource {
+    /// The source profile's keys in the shared credentials file (or, failing
+    /// that, in its config profile), removed from both files afterwards.
+    Import { keep_backup: bool },
+    /// An id from the command line and a secret from stdin or a no-echo prompt.
+    Given(LongTermKey),
+    /// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+    Env,
+    /// Whatever the keyring already holds for the source profile.
+    Stored,
+}
+
+/// Validated inputs of `setup`.
+pub struct SetupInput {
+    /// `--source-profile`; else the role profile's own, else `green`.
+    pub source_profile: Option<String>,
+    pub target_profile: String,
+    /// `--region`: for the role profile (and a source profile that has none).
+    pub region: Option<String>,
+    /// `--source-region`: the only way to change the source profile's region.
+    pub source_region: Option<String>,
+    /// `--output`; a new profile gets `json` without it.
+    pub output: Option<String>,
+    /// The role settings given as flags (`source_profile` unused here).
+    pub role: RoleFlags,
+    pub key_source: KeySource,
+    pub verify: bool,
+    /// `--yes`: confirms what setup would otherwise ask on a terminal.
+    pub yes: bool,
+}
+
+/// What setup reads before deciding anything.
+pub struct Snapshot {
+    pub config: AwsFile,
+    pub credentials: AwsFile,
+    pub stored: Option<LongTermKey>,
+    pub backend: Backend,
+    /// Hard links of each file: another name keeps removed plaintext.
+    pub config_links: u64,
+    pub credentials_links: u64,
+}
+
+/// The new state of one file.
+pub struct FilePlan {
+    pub file: AwsFile,
+    /// Headers of the sections whose text changes, in the order edited.
+    pub sections: Vec<String>,
+    /// What plaintext goes, e.g. "aws_access_key_id, aws_secret_access_key of [green]".
+    pub removed: Option<String>,
+    /// A private copy of the file is written just before it is saved.
+    pub backup: bool,
+}
+
+impl FilePlan {
+    fn new(file: &AwsFile) -> FilePlan {
+        FilePlan {
+            file: file.clone(),
+            sections: Vec::new(),
+            removed: None,
+            backup: false,
+        }
+    }
+
+    fn touched(&mut self, header: String) {
+        if !self.sections.contains(&header) {
+            self.sections.push(header);
+        }
+    }
+}
+
+pub struct SetupPlan {
+    pub source: String,
+    pub role: RoleSettings,
+    pub key: LongTermKey,
+    /// The keyring does not hold this key yet.
+    pub store_key: bool,
+    pub config: FilePlan,
+    pub credentials: FilePlan,
+    /// Import removes the plaintext while the key goes to a store that does
+    /// not survive a reboot, with no backup: the user must confirm.
+    pub needs_consent: bool,
+    /// Warnings and notes, said first.
+    pub notes: Vec<String>,
+}
+
+impl fmt::Debug for FilePlan {
+    // The text may hold other profiles' plaintext keys: never shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FilePlan")
+            .field("path", &self.file.path())
+            .field("sections", &self.sections)
+            .field("removed", &self.removed)
+            .field("backup", &self.backup)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for SetupPlan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SetupPlan")
+            .field("source", &self.source)
+            .field("role", &self.role)
+            .field("key", &mask_key_id(&self.key.access_key_id))
+            .field("store_key", &self.store_key)
+            .field("config", &self.config)
+            .field("credentials", &self.credentials)
+            .field("needs_consent", &self.needs_consent)
+            .field("notes", &self.notes)
+            .finish()
+    }
+}
+
+const STATIC_KEYS: [&str; 3] = [
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+];
+/// botocore's own assume-role keys: beside `credential_process` they would
+/// make the CLI assume the role itself (caching plaintext) or reject the profile.
+const NATIVE_ROLE_KEYS: [&str; 7] = [
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "mfa_serial",
+    "external_id",
+    "duration_seconds",
+    "role_session_name",
+];
+
+/// The source profile: the flag, else the one the role profile names
+/// (crossrole's key, or botocore's `source_profile` being migrated), else green.
+pub fn source_profile(flag: Option<&str>, config: &AwsFile, target: &str) -> Result<String> {
+    if let Some(f) = flag {
+        return Ok(f.to_string());
+    }
+    let existing = config.profile(target).unwrap_or_default();
+    let Some((key, name)) = [profile::KEY_SOURCE_PROFILE, "source_profile"]
+        .into_iter()
+        .find_map(|k| existing.get(k).map(|v| (k, v)))
+    else {
+        return Ok("green".to_string());
+    };
+    validate::profile_name(name)
+        .map_err(|e| Error::Usage(format!("profile `{target}`: {key}: {e}")))?;
+    Ok(name.to_string())
+}
+
+pub fn plan(input: &SetupInput, snap: &Snapshot, env: &Env, self_exe: &Path) -> Result<SetupPlan> {
+    let tgt = input.target_profile.as_str();
+    let src = source_profile(input.source_profile.as_deref(), &snap.config, tgt)?;
+    if src == tgt {
+        return Err(Error::Usage(format!(
+            "--source-profile and --target-profile are both `{src}`; the role profile needs its own name"
+        )));
+    }
+    let mut config = FilePlan::new(&snap.config);
+    let mut creds = FilePlan::new(&snap.credentials);
+    let mut notes = Vec::new();
+
+    // 1. The key, and the plaintext copies it replaces.
+    let key = match &input.key_source {
+        KeySource::Given(k) => k.clone(),
+        KeySource::Env => key_from_env(env)?,
+        KeySource::Stored => snap.stored.clone().ok_or_else(|| {
+            Error::Usage(format!(
+                "no key for profile `{src}` is stored yet; give one with --import-credentials, --access-key-id ID (secret on stdin) or --keys-from-env"
+            ))
+        })?,
+        KeySource::Import { keep_backup } => {
+            let from_creds = take_static_key(&mut creds, &src)?;
+            let from_config = take_static_key(&mut config, &src)?;
+            for (fp, links) in [
+                (&mut creds, snap.credentials_links),
+                (&mut config, snap.config_links),
+            ] {
+                if fp.removed.is_some() {
+                    fp.backup = *keep_backup;
+                    if links > 1 {
+                        notes.push(format!(
+                            "warning: {} has {links} hard links; the other names keep the plaintext key after setup removes it here. Delete them (find -samefile)",
+                            label(&fp.file)
+                        ));
+                    }
+                }
+            }
+            match from_creds.or(from_config).or_else(|| snap.stored.clone()) {
+                Some(k) => k,
+                None => {
+                    return Err(Error::Usage(format!(
+                        "no aws_access_key_id / aws_secret_access_key for profile `{src}` in {} to import; run `aws configure --profile {src}` first, or use --access-key-id",
+                        label(&snap.credentials)
+                    )))
+                }
+            }
+        }
+    };
+    let importing = matches!(input.key_source, KeySource::Import { .. });
+    if !importing {
+        for file in [&snap.credentials, &snap.config] {
+            if file
+                .profile(&src)
+                .is_some_and(|p| p.get("aws_access_key_id").is_some())
+            {
+                notes.push(format!(
+                    "warning: {} has a plaintext key in {}, which the AWS CLI uses before crossrole; re-run with --import-credentials to move it into the keyring",
+                    label(file),
+                    file.header_of(&src)
+                ));
+            }
+        }
+    }
+
+    // 2. The role profile's settings: flags over what the profile has.
+    let existing = snap.config.profile(tgt).unwrap_or_default();
+    let flags = RoleFlags {
+        source_profile: Some(src.clone()),
+        ..input.role.clone()
+    };
+    let role = RoleSettings::from_profile(tgt, &existing, &flags, NativeKeys::Migrate)?;
+    if role
+        .duration_seconds
+        .is_some_and(|d| i64::from(d) <= cache::REFRESH_WINDOW.whole_seconds() + 300)
+    {
+        notes.push(format!(
+            "warning: sessions of {} seconds start within the {}-minute refresh window, so nearly every call to profile {} will ask STS again; 3600 (the default) or more lets the cache work",
+            role.duration_seconds.unwrap_or_default(),
+            cache::REFRESH_WINDOW.whole_minutes(),
+            role.profile
+        ));
+    }
+
+    // 3. Regions: --region is for the role profile; the source profile keeps
+    // its own unless --source-region says otherwise.
+    let source_existing = snap.config.profile(&src).unwrap_or_default();
+    let source_region = profile::pick_region([
+        input.source_region.as_deref(),
+        source_existing.get("region"),
+        input.region.as_deref(),
+        profile::env_region(env),
+    ]);
+    let target_region = profile::pick_region([
+        input.region.as_deref(),
+        existing.get("region"),
+        Some(source_region.as_str()),
+    ]);
+    validate::region(&source_region).map_err(|e| Error::Usage(format!("region: {e}")))?;
+    validate::region(&target_region).map_err(|e| Error::Usage(format!("region: {e}")))?;
+
+    // 4. The profiles, edited in memory.
+    let process = |name: &str| format!("{} credential-process {name}", quote_path(self_exe));
+    let output = |p: &Option<Profile>| match (&input.output, p) {
+        (Some(o), _) => Some(o.clone()),
+        (None, None) => Some("json".to_string()),
+        (None, Some(_)) => None,
+    };
+    let mut sets: Vec<(&str, &str, String)> = vec![
+        (&src, "credential_process", process(&src)),
+        (&src, "region", source_region.clone()),
+    ];
+    if let Some(o) = output(&snap.config.profile(&src)) {
+        sets.push((&src, "output", o));
+    }
+    sets.push((tgt, "credential_process", process(tgt)));
+    sets.push((tgt, "region", target_region.clone()));
+    if let Some(o) = output(&snap.config.profile(tgt)) {
+        sets.push((tgt, "output", o));
+    }
+    for (k, v) in role.keys() {
+        if let Some(v) = v {
+            sets.push((tgt, k, v));
+        }
+    }
+    for (name, k, v) in sets {
+        if config.file.set(name, k, &v)? {
+            config.touched(config.file.header_of(name));
+        }
+    }
+    let removals = NATIVE_ROLE_KEYS
+        .iter()
+        .chain(STATIC_KEYS.iter())
+        .map(|k| (tgt, *k))
+        .chain(
+            ["role_arn", "source_profile", "credential_source"]
+                .into_iter()
+                .map(|k| (src.as_str(), k)),
+        );
+    for (name, k) in removals {
+        if config.file.remove_key(name, k)? {
+            config.touched(config.file.header_of(name));
+        }
+    }
+    // 5. Headers only one of the two readers understands.
+    for name in [src.as_str(), tgt] {
+        normalize(&mut config, name, &mut notes);
+    }
+    if creds.removed.is_some() {
+        normalize(&mut creds, &src, &mut notes);
+    }
+
+    // 6. Keys that would live only in the kernel keyring.
+    let removes_plaintext = creds.removed.is_some() || config.removed.is_some();
+    let store_key = !snap.stored.as_ref().is_some_and(|s| same_key(s, &key));
+    let keep_backup = matches!(input.key_source, KeySource::Import { keep_backup: true });
+    let volatile = snap.backend == Backend::Keyutils;
+    if volatile && store_key {
+        notes.push(format!(
+            "warning: the keyutils backend keeps the key in the kernel keyring, which a reboot empties: keep another copy of key {} (or use CROSSROLE_BACKEND=file for a durable store without a desktop keyring)",
+            mask_key_id(&key.access_key_id)
+        ));
+    }
+    Ok(SetupPlan {
+        source: src,
+        role,
+        key,
+        store_key,
+        needs_consent: volatile && removes_plaintext && !keep_backup,
+        config,
+        credentials: creds,
+        notes,
+    })
+}
+
+fn normalize(fp: &mut FilePlan, name: &str, notes: &mut Vec<String>) {
+    let header = fp.file.header_of(name);
+    for old in fp.file.normalize_header(name) {
+        notes.push(format!(
+            "rewrote the header `{old}` as `{header}` in {}: the AWS CLI (botocore) did not read it as profile {name}",
+            label(&fp.file)
+        ));
+        fp.touched(header.clone());
+    }
+}
+
+pub fn same_key(a: &LongTermKey, b: &LongTermKey) -> bool {
+    a.access_key_id == b.access_key_id && a.secret_access_key == b.secret_access_key
+}
+
+fn label(file: &AwsFile) -> String {
+    file.path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| match file.kind() {
+            FileKind::Config => "the config file".into(),
+            FileKind::Credentials => "the credentials file".into(),
+        })
+}
+
+/// Removes every static key of `profile` from the file and returns the key
+/// when both halves were there (an empty credentials section goes too).
+fn take_static_key(fp: &mut FilePlan, profile: &str) -> Result<Option<LongTermKey>> {
+    let Some(p) = fp.file.profile(profile) else {
+        return Ok(None);
+    };
+    let key = match (p.get("aws_access_key_id"), p.get("aws_secret_access_key")) {
+        (Some(id), Some(secret)) => {
+            validate::access_key_id(id).map_err(|e| {
+                Error::Usage(format!("{}: [{profile}] aws_access_key_id: {e}", label(&fp.file)))
+            })?;
+            validate::secret_access_key(secret)
+                .map_err(|e| Error::Usage(format!("[{profile}]: {e}")))?;
+            Some(LongTermKey {
+                access_key_id: id.to_string(),
+                secret_access_key: Secret::new(secret.to_string()),
+            })
+        }
+        _ => None,
+    };
+    let header = fp.file.header_of(profile);
+    let mut removed = Vec::new();
+    for k in STATIC_KEYS {
+        if fp.file.remove_key(profile, k)? {
+            removed.push(k);
+        }
+    }
+    if removed.is_empty() {
+        return Ok(key);
+    }
+    fp.touched(header.clone());
+    if fp.file.kind() == FileKind::Credentials
+        && fp
+            .file
+            .profile(profile)
+            .is_some_and(|p| p.properties.is_empty())
+    {
+        fp.file.remove_profile(profile)?;
+    }
+    fp.removed = Some(format!("{} of {header}", removed.join(", ")));
+    Ok(key)
+}
+
+fn key_from_env(env: &Env) -> Result<LongTermKey> {
+    let id = env
+        .get("AWS_ACCESS_KEY_ID")
+        .ok_or_else(|| Error::Usage("--keys-from-env: AWS_ACCESS_KEY_ID is not set".into()))?;
+    let secret = env
+        .get("AWS_SECRET_ACCESS_KEY")
+        .ok_or_else(|| Error::Usage("--keys-from-env: AWS_SECRET_ACCESS_KEY is not set".into()))?;
+    validate::access_key_id(id).map_err(|e| Error::Usage(format!("AWS_ACCESS_KEY_ID: {e}")))?;
+    validate::secret_access_key(secret)
+        .map_err(|e| Error::Usage(format!("AWS_SECRET_ACCESS_KEY: {e}")))?;
+    Ok(LongTermKey {
+        access_key_id: id.to_string(),
+        secret_access_key: Secret::new(secret.to_string()),
+    })
+}
+
+/// Double-quoted for botocore's shlex split: paths with spaces work.
+pub fn quote_path(path: &Path) -> String {
+    let s = path.to_string_lossy();
+    let mut q = String::with_capacity(s.len() + 2);
+    q.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            q.push('\\');
+        }
+        q.push(c);
+    }
+    q.push('"');
+    q
+}
