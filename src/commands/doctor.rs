@@ -72,6 +72,9 @@ pub fn run(
         None => return finish(r),
     };
     let creds = AwsFile::load(&deps.paths.credentials_file, FileKind::Credentials).ok();
+    for file in std::iter::once(&config).chain(creds.as_ref()) {
+        check_headers(&mut r, file)?;
+    }
 
     let mut names = managed_names(&config);
     if let Some(p) = only {
@@ -299,6 +302,38 @@ fn check_config(r: &mut Report<'_>, path: &Path) -> Result<Option<AwsFile>> {
             Ok(Some(config))
         }
     }
+}
+
+/// Headers the AWS SDKs and the AWS CLI (botocore) read as different
+/// profiles, e.g. `[ profile blue ]`: one of them misses the profile.
+fn check_headers(r: &mut Report<'_>, file: &AwsFile) -> Result<()> {
+    let path = file.path().map(|p| p.display().to_string()).unwrap_or_default();
+    for m in file.header_mismatches() {
+        let seen = |s: &crate::awsfile::Seen| match s {
+            crate::awsfile::Seen::Profile(n) => format!("profile `{n}`"),
+            crate::awsfile::Seen::Nothing => "no profile".to_string(),
+            crate::awsfile::Seen::Unsure => "an unclear name".to_string(),
+        };
+        let fix = match &m.sdk {
+            crate::awsfile::Seen::Profile(n) => format!(
+                "write it as `{}` (crossrole setup does this for the profiles it edits)",
+                file.header_of(n)
+            ),
+            _ => "write it as `[profile NAME]` (config) or `[NAME]` (credentials), without spaces or quotes".to_string(),
+        };
+        r.line(
+            Status::Warn,
+            &format!(
+                "{path}: line {}: header `{}` is read as {} by the AWS SDKs but as {} by the AWS CLI",
+                m.line,
+                m.header,
+                seen(&m.sdk),
+                seen(&m.botocore)
+            ),
+            Some(&fix),
+        )?;
+    }
+    Ok(())
 }
 
 fn check_profile_lines(

@@ -9,7 +9,7 @@
 
 use std::io::{IsTerminal, Write};
 
-use crate::awsfile::{AwsFile, FileKind};
+use crate::awsfile::{AwsFile, FileKind, Saved};
 use crate::cache;
 use crate::deps::Deps;
 use crate::error::{Error, Result};
@@ -27,16 +27,26 @@ enum Kind {
     Gone,
 }
 
-pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Result<()> {
-    let _lock = FileLock::acquire(&deps.paths.runtime_dir, "aws-files")?;
-    let mut config = AwsFile::load(&deps.paths.config_file, FileKind::Config)?;
+/// How often a config that keeps changing under remove is planned again.
+const MAX_REPLANS: usize = 5;
+
+/// What `remove` will do to the config, decided from its text alone.
+struct RemovePlan {
+    kind: Kind,
+    /// The config without the profile's section.
+    config: AwsFile,
+}
+
+/// Decides from the config as read; refuses a key profile crossrole does
+/// not manage, and one a role profile still uses. No I/O.
+fn plan(config: &AwsFile, profile: &str) -> Result<RemovePlan> {
     let kind = match config.profile(profile) {
         None => Kind::Gone,
         Some(p) if p.properties.keys().any(|k| k.starts_with("crossrole_")) => Kind::Role,
         Some(_) => Kind::Key,
     };
     if let Kind::Key = kind {
-        if !crate::profile::managed_names(&config)
+        if !crate::profile::managed_names(config)
             .iter()
             .any(|n| n == profile)
         {
@@ -46,7 +56,7 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
         }
     }
     if let Kind::Key | Kind::Gone = kind {
-        let users = dependents(&config, profile);
+        let users = dependents(config, profile);
         if !users.is_empty() {
             return Err(Error::Usage(format!(
                 "profile `{profile}` is the source of {}; remove {} first",
@@ -59,7 +69,16 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
             )));
         }
     }
-    if let Kind::Gone = kind {
+    let mut new = config.clone();
+    new.remove_profile(profile)?;
+    Ok(RemovePlan { kind, config: new })
+}
+
+pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Result<()> {
+    let _lock = FileLock::acquire(&deps.paths.runtime_dir, "aws-files")?;
+    let mut read = AwsFile::load(&deps.paths.config_file, FileKind::Config)?;
+    let mut planned = plan(&read, profile)?;
+    if let Kind::Gone = planned.kind {
         if !has_leftovers(deps, profile)? {
             return Err(Error::Usage(format!(
                 "profile `{profile}` is not in {}, and crossrole keeps nothing for it in the keyring",
@@ -75,7 +94,7 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
     if cleared > 0 {
         report.push(format!("cleared {cleared} cached session(s)"));
     }
-    if let Kind::Key | Kind::Gone = kind {
+    if let Kind::Key | Kind::Gone = planned.kind {
         let store = deps.stores.secret(deps.env)?;
         if store.delete(&secret_name_for_key(profile))? {
             report.push(format!(
@@ -87,12 +106,42 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
             let _ = sessions.delete(&cache::key_id_index_name(profile));
         }
     }
-    if config.remove_profile(profile)? {
-        config.save(&deps.paths.config_file)?;
-        report.push(format!(
-            "removed [profile {profile}] from {}",
-            deps.paths.config_file.display()
-        ));
+    let path = &deps.paths.config_file;
+    let mut saved = false;
+    for _ in 0..MAX_REPLANS {
+        let text = read.to_text();
+        if planned.config.to_text() == text {
+            saved = true;
+            break;
+        }
+        match planned.config.save_if_unchanged(path, &text)? {
+            Saved::Saved => {
+                report.push(format!(
+                    "removed {} from {}",
+                    read.header_of(profile),
+                    path.display()
+                ));
+                saved = true;
+                break;
+            }
+            // Another program edited the config meanwhile: remove the
+            // section from its text instead, if that still makes sense.
+            Saved::Changed(_) => {
+                read = AwsFile::load(path, FileKind::Config)?;
+                planned = plan(&read, profile).map_err(|e| {
+                    Error::Usage(format!(
+                        "{} changed while remove was running, and the profile can no longer be removed from it: {e}; the file was left as the other program wrote it",
+                        path.display()
+                    ))
+                })?;
+            }
+        }
+    }
+    if !saved {
+        return Err(Error::Usage(format!(
+            "{} keeps changing while remove runs; run remove again when nothing else edits it",
+            path.display()
+        )));
     }
     let text = report.join("\n") + "\n";
     out.write_all(text.as_bytes())

@@ -588,10 +588,13 @@ pub fn cmd_world_with(env: TestEnv, fixture: &[&str], setup_extra: &[&str]) -> C
 }
 
 /// `setup --import-credentials` for `role_arn` in eu-west-1, then `extra`.
+/// `--yes` confirms deleting the plaintext on the keyutils backend (whose
+/// keys a reboot loses): these tests do not reboot.
 pub fn import_setup_args<'a>(role_arn: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = vec![
         "setup",
         "--import-credentials",
+        "--yes",
         "--role-arn",
         role_arn,
         "--region",
