@@ -159,7 +159,10 @@ impl RoleSettings {
                 "profile `{name}`: {KEY_SOURCE_PROFILE} names the profile itself; point it at the key profile (e.g. green)"
             )));
         }
-        let duration_seconds = match (flags.duration_seconds, from_file(KEY_DURATION, "duration_seconds")) {
+        let duration_seconds = match (
+            flags.duration_seconds,
+            from_file(KEY_DURATION, "duration_seconds"),
+        ) {
             (Some(d), _) => Some(d),
             (None, None) => None,
             (None, Some((key, v))) => {

@@ -248,3 +248,206 @@ fn two_setups_at_once_keep_both_edits() {
     }
     assert_eq!(cfg.matches("[profile green]").count(), 1, "{cfg}");
 }
+
+const CREDS_GREEN: &str = "[green]\naws_access_key_id = AKIAABCDEFGHIJKLMNOP\naws_secret_access_key = abcdEFGHijklMNOPqrstUVWXyz0123456789ABCD\n";
+
+fn backups(env: &TestEnv) -> Vec<String> {
+    std::fs::read_dir(env.config.parent().unwrap())
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains("crossrole-backup"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn import_removes_the_key_from_the_config_file_even_when_nothing_else_changes() {
+    let env = TestEnv::keyutils();
+    ok(&env.crossrole(&setup_args(&["--access-key-id", KEY_ID]), Some(SECRET)));
+    // The same key, pasted into [profile green] of the config afterwards.
+    let cfg = env.read_config().replace(
+        "[profile green]\n",
+        &format!(
+            "[profile green]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
+        ),
+    );
+    env.write_config(&cfg);
+    let out = ok(&env.crossrole(&setup_args(&["--import-credentials", "--yes"]), None));
+    let after = env.read_config();
+    assert!(!after.contains("aws_access_key_id"), "{after}");
+    assert!(!after.contains("aws_secret_access_key"), "{after}");
+    assert!(
+        out.contains("aws_access_key_id, aws_secret_access_key of [profile green]"),
+        "{out}"
+    );
+    assert!(!out.contains("nothing to change"), "{out}");
+    env.assert_no_file_contains(SECRET);
+}
+
+#[test]
+fn a_refused_import_with_keep_backup_writes_no_backup() {
+    let env = TestEnv::keyutils();
+    env.write_credentials(CREDS_GREEN);
+    let out = env.crossrole(
+        &[
+            "setup",
+            "--import-credentials",
+            "--keep-backup",
+            "--no-verify",
+        ],
+        None,
+    );
+    fails_with(&out, &["--role-arn is required"]);
+    assert_eq!(backups(&env), Vec::<String>::new());
+    assert_eq!(env.read_credentials(), CREDS_GREEN);
+    assert!(!env.config.exists());
+}
+
+#[test]
+fn keyutils_import_without_a_backup_or_a_terminal_is_refused() {
+    let env = TestEnv::keyutils();
+    env.write_credentials(CREDS_GREEN);
+    let out = env.crossrole(&setup_args(&["--import-credentials"]), None);
+    fails_with(&out, &["reboot", "--keep-backup", "CROSSROLE_BACKEND=file"]);
+    assert_eq!(env.read_credentials(), CREDS_GREEN);
+    assert!(!env.config.exists());
+    // With a backup it goes ahead, and says the key will not survive a reboot.
+    let out = ok(&env.crossrole(
+        &setup_args(&["--import-credentials", "--keep-backup"]),
+        None,
+    ));
+    assert!(out.contains("a reboot empties"), "{out}");
+    assert_eq!(backups(&env).len(), 1);
+    assert!(!env.read_credentials().contains(SECRET));
+}
+
+#[test]
+fn a_second_role_profile_keeps_the_source_region() {
+    let env = TestEnv::keyutils();
+    ok(&env.crossrole(&setup_args(&["--access-key-id", KEY_ID]), Some(SECRET)));
+    let out = ok(&env.crossrole(
+        &[
+            "setup",
+            "--no-verify",
+            "--target-profile",
+            "blue-prod",
+            "--role-arn",
+            "arn:aws:iam::333333333333:role/Prod",
+            "--region",
+            "us-west-2",
+        ],
+        None,
+    ));
+    let cfg = env.read_config();
+    let green = section(&cfg, "[profile green]");
+    assert!(green.contains("region = eu-west-1"), "{cfg}");
+    assert!(
+        section(&cfg, "[profile blue-prod]").contains("region = us-west-2"),
+        "{cfg}"
+    );
+    // Only what changed is reported.
+    assert!(out.contains(": [profile blue-prod]\n"), "{out}");
+    assert!(!out.contains("[profile green]"), "{out}");
+    // --source-region is how the source profile's region changes.
+    ok(&env.crossrole(
+        &[
+            "setup",
+            "--no-verify",
+            "--target-profile",
+            "blue-prod",
+            "--source-region",
+            "eu-central-1",
+        ],
+        None,
+    ));
+    let cfg = env.read_config();
+    assert!(
+        section(&cfg, "[profile green]").contains("region = eu-central-1"),
+        "{cfg}"
+    );
+    assert!(
+        section(&cfg, "[profile blue-prod]").contains("region = us-west-2"),
+        "{cfg}"
+    );
+}
+
+/// The text of one section, header to the next header.
+fn section<'a>(text: &'a str, header: &str) -> &'a str {
+    let start = text
+        .find(header)
+        .unwrap_or_else(|| panic!("{header} in {text}"));
+    let rest = &text[start + header.len()..];
+    &rest[..rest.find("\n[").unwrap_or(rest.len())]
+}
+
+#[test]
+fn migration_uses_the_profiles_own_source_profile() {
+    let env = TestEnv::keyutils();
+    env.write_config(
+        "[profile blue]\nrole_arn = arn:aws:iam::222222222222:role/Old\nsource_profile = work\nregion = eu-west-1\n",
+    );
+    env.write_credentials(&CREDS_GREEN.replace("[green]", "[work]"));
+    let out = ok(&env.crossrole(
+        &["setup", "--import-credentials", "--yes", "--no-verify"],
+        None,
+    ));
+    assert!(out.contains("for profile work"), "{out}");
+    let cfg = env.read_config();
+    assert!(cfg.contains("crossrole_source_profile = work"), "{cfg}");
+    assert!(
+        cfg.contains("[profile work]\ncredential_process = "),
+        "{cfg}"
+    );
+    assert!(!cfg.contains("[profile green]"), "{cfg}");
+    assert_eq!(env.read_credentials(), "");
+}
+
+#[test]
+fn an_existing_output_is_kept_and_default_is_called_by_its_name() {
+    let env = TestEnv::keyutils();
+    env.write_config("[default]\nregion = eu-west-1\noutput = table\n");
+    let out = ok(&env.crossrole(
+        &[
+            "setup",
+            "--no-verify",
+            "--source-profile",
+            "default",
+            "--role-arn",
+            ROLE,
+            "--access-key-id",
+            KEY_ID,
+        ],
+        Some(SECRET),
+    ));
+    let cfg = env.read_config();
+    assert!(
+        cfg.starts_with("[default]\nregion = eu-west-1\noutput = table\ncredential_process = "),
+        "{cfg}"
+    );
+    assert!(
+        section(&cfg, "[profile blue]").contains("output = json"),
+        "{cfg}"
+    );
+    assert!(out.contains(": [default], [profile blue]\n"), "{out}");
+    assert!(!out.contains("[profile default]"), "{out}");
+}
+
+#[test]
+fn a_spaced_header_is_normalised_so_the_aws_cli_sees_the_profile() {
+    let env = TestEnv::keyutils();
+    env.write_config("[ profile blue ]\nregion = eu-west-1\n");
+    let out = ok(&env.crossrole(&setup_args(&["--access-key-id", KEY_ID]), Some(SECRET)));
+    assert!(
+        out.contains("rewrote the header `[ profile blue ]` as `[profile blue]`"),
+        "{out}"
+    );
+    let cfg = env.read_config();
+    assert!(
+        cfg.starts_with("[profile blue]\nregion = eu-west-1\n"),
+        "{cfg}"
+    );
+    let region = ok(&env.aws(&["configure", "get", "region", "--profile", "blue"]));
+    assert_eq!(region.trim(), "eu-west-1");
+}

@@ -307,7 +307,10 @@ fn check_config(r: &mut Report<'_>, path: &Path) -> Result<Option<AwsFile>> {
 /// Headers the AWS SDKs and the AWS CLI (botocore) read as different
 /// profiles, e.g. `[ profile blue ]`: one of them misses the profile.
 fn check_headers(r: &mut Report<'_>, file: &AwsFile) -> Result<()> {
-    let path = file.path().map(|p| p.display().to_string()).unwrap_or_default();
+    let path = file
+        .path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
     for m in file.header_mismatches() {
         let seen = |s: &crate::awsfile::Seen| match s {
             crate::awsfile::Seen::Profile(n) => format!("profile `{n}`"),

@@ -23,8 +23,8 @@ use crate::lock::FileLock;
 use crate::profile::RoleSettings;
 use crate::sts_errors::{explain, Call};
 
-pub use super::setup_plan::{quote_path, KeySource, SetupInput};
 use super::setup_plan::{plan, same_key, source_profile, SetupPlan, Snapshot};
+pub use super::setup_plan::{quote_path, KeySource, SetupInput};
 
 /// How often a file that keeps changing under setup is planned again.
 const MAX_REPLANS: usize = 5;
@@ -295,7 +295,6 @@ fn verify_role(
     Ok(session)
 }
 
-
 /// A private copy of a file about to lose a plaintext key, made only when
 /// the user asks.
 fn backup(path: &Path, deps: &Deps<'_>) -> Result<String> {
@@ -328,4 +327,3 @@ fn backup(path: &Path, deps: &Deps<'_>) -> Result<String> {
         dest.display()
     ))
 }
-

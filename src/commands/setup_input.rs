@@ -87,9 +87,7 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
     } else if interactive && offer_import(deps, config.as_ref(), &source)? {
         KeySource::Import { keep_backup: false }
     } else if interactive && !has_stored_key(deps, &source) {
-        let id = prompt::ask(&format!(
-            "Access key id for profile {source} (AKIA…): "
-        ))?;
+        let id = prompt::ask(&format!("Access key id for profile {source} (AKIA…): "))?;
         validate::access_key_id(&id).map_err(usage("access key id"))?;
         let secret = prompt::ask_secret("Secret access key (not shown): ")?;
         validate::secret_access_key(&secret).map_err(usage("secret access key"))?;
@@ -149,15 +147,9 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
 
 /// On a terminal, a plaintext key of the source profile in the AWS files is
 /// offered for import (yes by default) rather than asked for again.
-fn offer_import(
-    deps: &Deps<'_>,
-    config: Option<&awsfile::AwsFile>,
-    source: &str,
-) -> Result<bool> {
-    let creds = awsfile::AwsFile::load(
-        &deps.paths.credentials_file,
-        awsfile::FileKind::Credentials,
-    )?;
+fn offer_import(deps: &Deps<'_>, config: Option<&awsfile::AwsFile>, source: &str) -> Result<bool> {
+    let creds =
+        awsfile::AwsFile::load(&deps.paths.credentials_file, awsfile::FileKind::Credentials)?;
     let found = [Some(&creds), config].into_iter().flatten().find_map(|f| {
         let id = f.profile(source)?.get("aws_access_key_id")?.to_string();
         Some((id, f.path()?.display().to_string()))

@@ -373,7 +373,10 @@ fn take_static_key(fp: &mut FilePlan, profile: &str) -> Result<Option<LongTermKe
     let key = match (p.get("aws_access_key_id"), p.get("aws_secret_access_key")) {
         (Some(id), Some(secret)) => {
             validate::access_key_id(id).map_err(|e| {
-                Error::Usage(format!("{}: [{profile}] aws_access_key_id: {e}", label(&fp.file)))
+                Error::Usage(format!(
+                    "{}: [{profile}] aws_access_key_id: {e}",
+                    label(&fp.file)
+                ))
             })?;
             validate::secret_access_key(secret)
                 .map_err(|e| Error::Usage(format!("[{profile}]: {e}")))?;
@@ -436,4 +439,248 @@ pub fn quote_path(path: &Path) -> String {
     }
     q.push('"');
     q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "AKIAABCDEFGHIJKLMNOP";
+    const SECRET: &str = "abcdEFGHijklMNOPqrstUVWXyz0123456789ABCD";
+    const ROLE: &str = "arn:aws:iam::222222222222:role/R";
+
+    fn key(id: &str) -> LongTermKey {
+        LongTermKey {
+            access_key_id: id.into(),
+            secret_access_key: Secret::new(SECRET.into()),
+        }
+    }
+
+    fn input(key_source: KeySource) -> SetupInput {
+        SetupInput {
+            source_profile: None,
+            target_profile: "blue".into(),
+            region: Some("eu-west-1".into()),
+            source_region: None,
+            output: None,
+            role: RoleFlags {
+                role_arn: Some(ROLE.into()),
+                ..RoleFlags::default()
+            },
+            key_source,
+            verify: false,
+            yes: false,
+        }
+    }
+
+    fn snap(config: &str, creds: &str, stored: Option<LongTermKey>) -> Snapshot {
+        Snapshot {
+            config: AwsFile::parse(config, FileKind::Config),
+            credentials: AwsFile::parse(creds, FileKind::Credentials),
+            stored,
+            backend: Backend::SecretService,
+            config_links: 1,
+            credentials_links: 1,
+        }
+    }
+
+    fn plan_of(input: &SetupInput, snap: &Snapshot) -> Result<SetupPlan> {
+        let env = Env::from_pairs([("AWS_REGION", "ap-south-1")]);
+        plan(input, snap, &env, Path::new("/opt/crossrole"))
+    }
+
+    const CREDS: &str = "[green]\naws_access_key_id = AKIAABCDEFGHIJKLMNOP\naws_secret_access_key = abcdEFGHijklMNOPqrstUVWXyz0123456789ABCD\n";
+
+    #[test]
+    fn import_takes_the_key_from_both_files_and_plans_a_backup() {
+        let config = "[profile green]\naws_access_key_id = AKIAABCDEFGHIJKLMNOP\naws_secret_access_key = abcdEFGHijklMNOPqrstUVWXyz0123456789ABCD\n";
+        let p = plan_of(
+            &input(KeySource::Import { keep_backup: true }),
+            &snap(config, CREDS, None),
+        )
+        .unwrap();
+        assert_eq!(p.key.access_key_id, ID);
+        assert!(p.store_key);
+        for fp in [&p.credentials, &p.config] {
+            let text = fp.file.to_text();
+            assert!(!text.contains("aws_access_key_id"), "{text}");
+            assert!(!text.contains(SECRET), "{text}");
+            assert!(fp.backup);
+        }
+        assert_eq!(p.credentials.file.to_text(), "");
+        assert_eq!(
+            p.config.removed.as_deref(),
+            Some("aws_access_key_id, aws_secret_access_key of [profile green]")
+        );
+        // No secret in the plan's Debug output, only the masked id.
+        let debug = format!("{p:?}");
+        assert!(!debug.contains(SECRET) && !debug.contains(ID), "{debug}");
+        assert!(debug.contains("AKIA…MNOP"), "{debug}");
+    }
+
+    #[test]
+    fn given_env_and_stored_keys() {
+        let given = plan_of(&input(KeySource::Given(key(ID))), &snap("", "", None)).unwrap();
+        assert!(given.store_key && given.credentials.removed.is_none());
+        let cfg = given.config.file.to_text();
+        assert_eq!(
+            cfg,
+            "[profile green]\ncredential_process = \"/opt/crossrole\" credential-process green\nregion = eu-west-1\noutput = json\n\n[profile blue]\ncredential_process = \"/opt/crossrole\" credential-process blue\nregion = eu-west-1\noutput = json\ncrossrole_source_profile = green\ncrossrole_role_arn = arn:aws:iam::222222222222:role/R\n"
+        );
+        assert_eq!(given.config.sections, ["[profile green]", "[profile blue]"]);
+
+        let env = Env::from_pairs([("AWS_ACCESS_KEY_ID", ID), ("AWS_SECRET_ACCESS_KEY", SECRET)]);
+        let from_env = plan(
+            &input(KeySource::Env),
+            &snap("", "", None),
+            &env,
+            Path::new("/opt/crossrole"),
+        )
+        .unwrap();
+        assert_eq!(from_env.key.access_key_id, ID);
+
+        let stored = plan_of(&input(KeySource::Stored), &snap("", "", Some(key(ID)))).unwrap();
+        assert!(!stored.store_key);
+        // A plaintext key left in the credentials file is warned about.
+        let warned = plan_of(&input(KeySource::Stored), &snap("", CREDS, Some(key(ID)))).unwrap();
+        assert!(warned
+            .notes
+            .iter()
+            .any(|n| n.contains("plaintext key in [green]")));
+    }
+
+    #[test]
+    fn migration_uses_the_profiles_own_source_profile() {
+        let config = "[profile blue]\nrole_arn = arn:aws:iam::222222222222:role/Old\nsource_profile = work\nexternal_id = ext-123\n";
+        let creds = CREDS.replace("[green]", "[work]");
+        let mut i = input(KeySource::Import { keep_backup: false });
+        i.role.role_arn = None;
+        let p = plan_of(&i, &snap(config, &creds, None)).unwrap();
+        assert_eq!(p.source, "work");
+        assert_eq!(p.role.source_profile, "work");
+        assert_eq!(p.role.role_arn, "arn:aws:iam::222222222222:role/Old");
+        assert_eq!(p.role.external_id.as_deref(), Some("ext-123"));
+        let cfg = p.config.file.to_text();
+        assert!(cfg.contains("[profile work]\ncredential_process"), "{cfg}");
+        assert!(
+            !cfg.contains("\nrole_arn") && !cfg.contains("\nsource_profile"),
+            "{cfg}"
+        );
+        // --source-profile still wins.
+        i.source_profile = Some("green".into());
+        let p = plan_of(&i, &snap(config, CREDS, None)).unwrap();
+        assert_eq!(p.role.source_profile, "green");
+    }
+
+    #[test]
+    fn a_second_role_profile_leaves_the_source_profile_alone() {
+        let config = "[profile green]\ncredential_process = \"/opt/crossrole\" credential-process green\nregion = eu-west-1\noutput = text\n";
+        let mut i = input(KeySource::Stored);
+        i.target_profile = "blue-prod".into();
+        i.region = Some("us-west-2".into());
+        let p = plan_of(&i, &snap(config, "", Some(key(ID)))).unwrap();
+        let cfg = p.config.file.to_text();
+        assert!(cfg.starts_with(config), "{cfg}");
+        assert!(cfg.contains("[profile blue-prod]\ncredential_process = \"/opt/crossrole\" credential-process blue-prod\nregion = us-west-2\noutput = json\n"), "{cfg}");
+        assert_eq!(p.config.sections, ["[profile blue-prod]"]);
+        assert!(!p.store_key);
+        // --source-region is the way to change it.
+        i.source_region = Some("eu-central-1".into());
+        let p = plan_of(&i, &snap(config, "", Some(key(ID)))).unwrap();
+        assert!(p.config.file.to_text().contains("[profile green]\ncredential_process = \"/opt/crossrole\" credential-process green\nregion = eu-central-1\n"));
+    }
+
+    #[test]
+    fn refusals() {
+        // No role ARN anywhere: refused, whatever the key source.
+        let mut i = input(KeySource::Import { keep_backup: true });
+        i.role.role_arn = None;
+        let e = plan_of(&i, &snap("", CREDS, None)).unwrap_err();
+        assert!(e.to_string().contains("--role-arn is required"), "{e}");
+        // Same source and target.
+        let mut i = input(KeySource::Given(key(ID)));
+        i.source_profile = Some("blue".into());
+        assert!(plan_of(&i, &snap("", "", None)).is_err());
+        // Nothing to import and nothing stored.
+        let e = plan_of(
+            &input(KeySource::Import { keep_backup: false }),
+            &snap("", "", None),
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("aws configure --profile green"),
+            "{e}"
+        );
+        // A duplicate section.
+        let dup = "[profile blue]\nregion = x\n[profile blue]\nregion = y\n";
+        assert!(plan_of(&input(KeySource::Given(key(ID))), &snap(dup, "", None)).is_err());
+    }
+
+    #[test]
+    fn keyutils_import_needs_consent_unless_backed_up() {
+        let mut s = snap("", CREDS, None);
+        s.backend = Backend::Keyutils;
+        let p = plan_of(&input(KeySource::Import { keep_backup: false }), &s).unwrap();
+        assert!(p.needs_consent);
+        assert!(p.notes.iter().any(|n| n.contains("reboot")));
+        let p = plan_of(&input(KeySource::Import { keep_backup: true }), &s).unwrap();
+        assert!(!p.needs_consent);
+        let p = plan_of(&input(KeySource::Given(key(ID))), &s).unwrap();
+        assert!(!p.needs_consent);
+    }
+
+    #[test]
+    fn existing_output_is_kept_and_default_named_as_such() {
+        let config = "[default]\noutput = table\nregion = eu-west-1\n";
+        let mut i = input(KeySource::Given(key(ID)));
+        i.source_profile = Some("default".into());
+        i.region = None;
+        let p = plan_of(&i, &snap(config, "", None)).unwrap();
+        let cfg = p.config.file.to_text();
+        assert!(
+            cfg.starts_with("[default]\noutput = table\nregion = eu-west-1\ncredential_process"),
+            "{cfg}"
+        );
+        assert_eq!(cfg.matches("output = ").count(), 2, "{cfg}");
+        assert_eq!(p.config.sections, ["[default]", "[profile blue]"]);
+        i.output = Some("yaml".into());
+        let p = plan_of(&i, &snap(config, "", None)).unwrap();
+        assert!(p
+            .config
+            .file
+            .to_text()
+            .starts_with("[default]\noutput = yaml\n"));
+    }
+
+    #[test]
+    fn spaced_headers_are_normalised_and_said() {
+        let config = "[ profile blue ]\nregion = eu-west-1\n";
+        let p = plan_of(&input(KeySource::Given(key(ID))), &snap(config, "", None)).unwrap();
+        let cfg = p.config.file.to_text();
+        assert!(
+            cfg.contains("\n[profile blue]\nregion = eu-west-1\n")
+                || cfg.starts_with("[profile blue]\nregion = eu-west-1\n"),
+            "{cfg}"
+        );
+        assert!(!cfg.contains("[ profile blue ]"), "{cfg}");
+        assert!(
+            p.notes
+                .iter()
+                .any(|n| n.contains("`[ profile blue ]` as `[profile blue]`")),
+            "{:?}",
+            p.notes
+        );
+    }
+
+    #[test]
+    fn hard_links_are_warned_about() {
+        let mut s = snap("", CREDS, None);
+        s.credentials_links = 2;
+        let p = plan_of(&input(KeySource::Import { keep_backup: false }), &s).unwrap();
+        assert!(
+            p.notes.iter().any(|n| n.contains("2 hard links")),
+            "{:?}",
+            p.notes
+        );
+    }
 }

@@ -24,6 +24,9 @@ pub enum Reply {
     /// HTTP 200 with a valid GetCallerIdentity document and a `Date:` header
     /// `date_offset_secs` away from the time of the answer (negative: in the past).
     CallerIdentity { date_offset_secs: i64 },
+    /// `reply`, after waiting `delay_ms` (a slow STS, so that a test can act
+    /// while the client waits).
+    After { delay_ms: u64, reply: Box<Reply> },
 }
 
 pub struct FakeSts {
@@ -61,6 +64,13 @@ fn serve(mut client: TcpStream, reply: &Reply, counter: &AtomicUsize) {
     let mut buf = Vec::new();
     while read_request(&mut client, &mut buf) {
         counter.fetch_add(1, Ordering::SeqCst);
+        let reply = match reply {
+            Reply::After { delay_ms, reply } => {
+                std::thread::sleep(Duration::from_millis(*delay_ms));
+                reply.as_ref()
+            }
+            other => other,
+        };
         let response = match reply {
             Reply::Hang => {
                 // Hold the connection until the client gives up.
@@ -85,6 +95,7 @@ fn serve(mut client: TcpStream, reply: &Reply, counter: &AtomicUsize) {
                 return;
             }
             Reply::CallerIdentity { date_offset_secs } => caller_identity(*date_offset_secs),
+            Reply::After { .. } => return,
         };
         if client.write_all(response.as_bytes()).is_err() {
             return;
