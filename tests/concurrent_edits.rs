@@ -95,7 +95,7 @@ fn setup_stops_when_its_edits_no_longer_apply() {
         &[
             "changed while setup was running",
             "[profile blue]",
-            "run setup again",
+            "Run setup again",
         ],
     );
     assert_eq!(env.read_config(), theirs);
