@@ -440,3 +440,36 @@ fn doctor_fails_the_clock_check_when_sts_is_an_hour_behind() {
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(has_line(&text, "[FAIL]", &["clock", "behind"]), "{text}");
 }
+
+#[test]
+fn doctor_flags_headers_the_sdks_and_the_aws_cli_read_differently() {
+    let env = TestEnv::keyutils();
+    env.write_config(&format!(
+        "{}\n[ profile stray ]\nregion = eu-west-1\n",
+        hand_written_config("arn:aws:iam::222222222222:role/CrossAccountS3Access-Role")
+    ));
+    env.write_credentials("[ work ]\nregion = eu-west-1\n");
+    let text = stdout(&env.crossrole(&["doctor", "--offline"], None));
+    assert!(
+        has_line(
+            &text,
+            "[warn]",
+            &[
+                "line 13",
+                "`[ profile stray ]`",
+                "profile `stray`",
+                "as no profile"
+            ]
+        ),
+        "{text}"
+    );
+    assert!(
+        has_line(
+            &text,
+            "[warn]",
+            &["credentials: line 1", "`[ work ]`", "profile ` work `"]
+        ),
+        "{text}"
+    );
+    assert!(text.contains("write it as `[profile stray]`"), "{text}");
+}

@@ -237,3 +237,49 @@ fn a_runtime_folder_that_is_a_symlink_or_a_file_is_refused() {
         &[&dir.display().to_string()],
     );
 }
+
+#[test]
+fn an_edited_files_owner_and_group_are_kept() {
+    let env = TestEnv::keyutils();
+    env.write_config("[default]\nregion = us-east-1\n");
+    env.write_credentials(&format!(
+        "[green]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n\n[other]\nregion = x\n"
+    ));
+    let chown = Command::new("chown")
+        .arg("65534:65534")
+        .args([&env.config, &env.credentials])
+        .output()
+        .unwrap();
+    if !chown.status.success() {
+        eprintln!(
+            "permissions: SKIPPED owner kept: chown needs root here ({})",
+            stderr(&chown).trim()
+        );
+        return;
+    }
+    ok(&env.crossrole(&import_setup_args(ROLE_ARN, &["--no-verify"]), None));
+    assert!(env.read_config().contains("[profile blue]"));
+    assert!(!env.read_credentials().contains(SECRET));
+    for f in [&env.config, &env.credentials] {
+        let m = std::fs::metadata(f).unwrap();
+        assert_eq!((m.uid(), m.gid()), (65534, 65534), "{}", f.display());
+    }
+}
+
+#[test]
+fn a_hard_linked_credentials_file_is_warned_about() {
+    let env = TestEnv::keyutils();
+    env.write_credentials(&format!(
+        "[green]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
+    ));
+    let other = env.home.join("creds-copy");
+    std::fs::hard_link(&env.credentials, &other).unwrap();
+    let out = ok(&env.crossrole(&import_setup_args(ROLE_ARN, &["--no-verify"]), None));
+    assert!(out.contains("2 hard links"), "{out}");
+    assert!(
+        out.contains(&env.credentials.display().to_string()),
+        "{out}"
+    );
+    // The warning is the point: the other name still holds the key.
+    assert!(std::fs::read_to_string(&other).unwrap().contains(SECRET));
+}

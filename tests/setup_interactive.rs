@@ -107,3 +107,77 @@ fn a_bad_answer_is_refused_with_nothing_written() {
     assert!(out.contains("is not an access key id"), "{out}");
     assert!(!env.config.exists());
 }
+
+/// On a terminal, a plaintext key already in ~/.aws/credentials is offered
+/// for import (Enter accepts) instead of being asked for again; on the
+/// keyutils backend the deletion of the plaintext is confirmed too.
+#[test]
+fn offers_to_import_a_plaintext_key_and_confirms_on_keyutils() {
+    let env = TestEnv::keyutils();
+    env.write_credentials(&format!(
+        "[green]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
+    ));
+    let out = ok(&run_with_input(
+        env.command("python3").args([
+            "-c",
+            EXPECT,
+            "30",
+            "Move it into the keyring and remove it from there? [Y/n]",
+            "",
+            "Role to assume",
+            ROLE,
+            "Region [us-east-1]",
+            "",
+            "Delete the plaintext key anyway? [y/N]",
+            "y",
+            "--",
+            BIN,
+            "setup",
+            "--no-verify",
+        ]),
+        None,
+    ));
+    assert!(out.contains("EXIT 0"), "{out}");
+    assert!(!out.contains("Access key id for profile"), "{out}");
+    assert!(out.contains("AKIA…DFGH"), "{out}");
+    assert!(out.contains("a reboot empties"), "{out}");
+    assert!(out.contains("removed the plaintext key"), "{out}");
+    assert!(!env.read_credentials().contains(SECRET));
+    let doc = ok(&env.crossrole(&["credential-process", "green"], None));
+    assert!(doc.contains(SECRET));
+}
+
+#[test]
+fn refusing_to_delete_the_only_copy_on_keyutils_changes_nothing() {
+    let env = TestEnv::keyutils();
+    let creds =
+        format!("[green]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n");
+    env.write_credentials(&creds);
+    let out = ok(&run_with_input(
+        env.command("python3").args([
+            "-c",
+            EXPECT,
+            "30",
+            "Delete the plaintext key anyway? [y/N]",
+            "",
+            "--",
+            BIN,
+            "setup",
+            "--import-credentials",
+            "--role-arn",
+            ROLE,
+            "--region",
+            "eu-west-1",
+            "--no-verify",
+        ]),
+        None,
+    ));
+    assert!(out.contains("EXIT 1"), "{out}");
+    assert!(out.contains("--keep-backup"), "{out}");
+    assert_eq!(env.read_credentials(), creds);
+    assert!(!env.config.exists());
+    fails_with(
+        &env.crossrole(&["credential-process", "green"], None),
+        &["profile `green` is not in"],
+    );
+}
