@@ -37,6 +37,10 @@ while time.time() < deadline:
         prompt, answer = pairs.pop(0)
         pos = seen.index(prompt.encode(), pos) + len(prompt)
         os.write(fd, answer.encode() + b"\r")
+if pairs:
+    # A prompt never came: do not wait for ever on a process that asks
+    # something else.
+    os.kill(pid, 9)
 _, status = os.waitpid(pid, 0)
 sys.stdout.write(seen.decode("utf-8", "replace"))
 print("\nEXIT", os.waitstatus_to_exitcode(status))

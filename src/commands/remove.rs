@@ -18,6 +18,7 @@ use crate::profile::{dependents, secret_name_for_key};
 use crate::secrets::SESSION_PREFIX;
 
 /// What `PROFILE` is, as far as removing it goes.
+#[derive(Debug)]
 enum Kind {
     /// A key profile: its long-term key is in the keyring.
     Key,
@@ -35,6 +36,15 @@ struct RemovePlan {
     kind: Kind,
     /// The config without the profile's section.
     config: AwsFile,
+}
+
+impl std::fmt::Debug for RemovePlan {
+    // The config text may hold plaintext keys: never shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemovePlan")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Decides from the config as read; refuses a key profile crossrole does
@@ -177,4 +187,41 @@ fn confirm(deps: &Deps<'_>, profile: &str, yes: bool) -> Result<()> {
         return Err(Error::Usage("not removed".into()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = "# mine\n[profile green]\ncredential_process = \"/bin/crossrole\" credential-process green\n\n[profile blue]\ncredential_process = \"/bin/crossrole\" credential-process blue\ncrossrole_source_profile = green\ncrossrole_role_arn = arn:aws:iam::222222222222:role/R\n\n[profile other]\nregion = x\n";
+
+    fn plan_of(text: &str, profile: &str) -> Result<RemovePlan> {
+        plan(&AwsFile::parse(text, FileKind::Config), profile)
+    }
+
+    #[test]
+    fn a_role_profile_goes_and_the_rest_stays() {
+        let p = plan_of(CONFIG, "blue").unwrap();
+        assert!(matches!(p.kind, Kind::Role));
+        assert_eq!(
+            p.config.to_text(),
+            "# mine\n[profile green]\ncredential_process = \"/bin/crossrole\" credential-process green\n\n[profile other]\nregion = x\n"
+        );
+    }
+
+    #[test]
+    fn refusals() {
+        let e = plan_of(CONFIG, "green").unwrap_err().to_string();
+        assert!(e.contains("is the source of `blue`"), "{e}");
+        let e = plan_of(CONFIG, "other").unwrap_err().to_string();
+        assert!(e.contains("not managed by crossrole"), "{e}");
+        assert!(plan_of(&format!("{CONFIG}[profile blue]\nx = 1\n"), "blue").is_err());
+    }
+
+    #[test]
+    fn a_profile_not_in_the_config_changes_nothing() {
+        let p = plan_of(CONFIG, "gone").unwrap();
+        assert!(matches!(p.kind, Kind::Gone));
+        assert_eq!(p.config.to_text(), CONFIG);
+    }
 }

@@ -263,8 +263,13 @@ pub fn plan(input: &SetupInput, snap: &Snapshot, env: &Env, self_exe: &Path) -> 
         existing.get("region"),
         Some(source_region.as_str()),
     ]);
-    validate::region(&source_region).map_err(|e| Error::Usage(format!("region: {e}")))?;
-    validate::region(&target_region).map_err(|e| Error::Usage(format!("region: {e}")))?;
+    let bad_region = |e: String| {
+        Error::Usage(format!(
+            "region: {e}; fix `region` in the config, AWS_REGION, or pass --region / --source-region"
+        ))
+    };
+    validate::region(&source_region).map_err(bad_region)?;
+    validate::region(&target_region).map_err(bad_region)?;
 
     // 4. The profiles, edited in memory.
     let process = |name: &str| format!("{} credential-process {name}", quote_path(self_exe));
