@@ -314,6 +314,7 @@ pub fn plan(input: &SetupInput, snap: &Snapshot, env: &Env, self_exe: &Path) -> 
             config.touched(config.file.header_of(name));
         }
     }
+
     // 5. Headers only one of the two readers understands.
     for name in [src.as_str(), tgt] {
         normalize(&mut config, name, &mut notes);
