@@ -174,10 +174,10 @@ pub struct SetupArgs {
     /// Source identity set on the role session (must be allowed by the trust policy)
     #[arg(long, value_name = "ID")]
     pub source_identity: Option<String>,
-    /// Move the source profile's key from the shared credentials file into the keyring
+    /// Move the source profile's key from the shared credentials file (or the config) into the keyring, removing it from both files
     #[arg(long, conflicts_with_all = ["access_key_id", "keys_from_env"])]
     pub import_credentials: bool,
-    /// With --import-credentials: keep a private (0600) copy of the credentials file before removing the key
+    /// With --import-credentials: keep a private (0600) copy of each file before removing the key from it
     #[arg(long, requires = "import_credentials")]
     pub keep_backup: bool,
     /// Access key id of the source user; the secret is read from stdin (or asked with echo off on a terminal)
