@@ -303,6 +303,29 @@ fn a_refused_import_with_keep_backup_writes_no_backup() {
     assert_eq!(backups(&env), Vec::<String>::new());
     assert_eq!(env.read_credentials(), CREDS_GREEN);
     assert!(!env.config.exists());
+    // Other refusals: a config setup cannot edit, a region it cannot write.
+    let dup = "[profile blue]\nregion = x\n\n[profile blue]\nregion = y\n";
+    env.write_config(dup);
+    let out = env.crossrole(
+        &setup_args(&["--import-credentials", "--keep-backup"]),
+        None,
+    );
+    fails_with(&out, &["[profile blue]", "more than once"]);
+    env.write_config("[profile green]\nregion = EU WEST\n");
+    let out = env.crossrole(
+        &[
+            "setup",
+            "--import-credentials",
+            "--keep-backup",
+            "--no-verify",
+            "--role-arn",
+            ROLE,
+        ],
+        None,
+    );
+    fails_with(&out, &["is not a region name"]);
+    assert_eq!(backups(&env), Vec::<String>::new());
+    assert_eq!(env.read_credentials(), CREDS_GREEN);
 }
 
 #[test]
