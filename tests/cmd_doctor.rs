@@ -1,6 +1,7 @@
 //! `crossrole doctor` end to end: a healthy setup passes, then every check
 //! is made to fail once, each in its own scenario (FAIL line, non-zero exit).
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use std::process::Output;

@@ -2,6 +2,7 @@
 //! leave the files untouched, migration of a botocore-style role profile,
 //! a binary path with spaces, and two setups at once.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use common::*;
