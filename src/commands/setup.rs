@@ -159,7 +159,11 @@ pub fn run(deps: &Deps<'_>, mut input: SetupInput, out: &mut dyn Write) -> Resul
             role.profile
         ));
     }
-    let process = |name: &str| format!("{} credential-process {name}", quote_path(&deps.self_exe));
+    let program = crate::process_line::program(
+        &deps.self_exe,
+        &[&input.source_profile, &input.target_profile],
+    )?;
+    let process = |name: &str| format!("{program} credential-process {name}");
 
     let mut config_changed = false;
     let src = &input.source_profile;
@@ -455,19 +459,4 @@ fn backup(path: &Path, deps: &Deps<'_>) -> Result<String> {
         "kept a private backup (it holds the plaintext key; delete it when done): {}",
         dest.display()
     ))
-}
-
-/// Double-quoted for botocore's shlex split: paths with spaces work.
-pub fn quote_path(path: &Path) -> String {
-    let s = path.to_string_lossy();
-    let mut q = String::with_capacity(s.len() + 2);
-    q.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            q.push('\\');
-        }
-        q.push(c);
-    }
-    q.push('"');
-    q
 }
