@@ -446,12 +446,21 @@ fn check_binary(r: &mut Report<'_>, deps: &Deps<'_>, name: &str, path: &Path) ->
     }
 }
 
-/// The program of a `credential_process` line, split as botocore does (shlex).
+/// The program of a `credential_process` line, split as botocore does on
+/// this platform.
 fn first_word(s: &str) -> Option<String> {
+    first_word_for(s, cfg!(windows))
+}
+
+/// shlex on POSIX; on Windows (C runtime rules) a backslash is literal
+/// unless it precedes a quote, so `"C:\Program Files\…"` keeps its backslashes.
+fn first_word_for(s: &str, windows: bool) -> Option<String> {
     let s = s.trim_start();
     let mut chars = s.chars();
     let mut word = String::new();
     match chars.next()? {
+        // setup never writes a `"` inside a Windows path (src/process_line.rs).
+        '"' if windows => s[1..].find('"').map(|end| s[1..=end].to_string()),
         '"' => {
             let mut escaped = false;
             for c in chars {
@@ -467,7 +476,7 @@ fn first_word(s: &str) -> Option<String> {
             }
             None
         }
-        '\'' => chars
+        '\'' if !windows => chars
             .position(|c| c == '\'')
             .map(|end| s[1..=end].to_string()),
         c => {
@@ -565,5 +574,34 @@ mod tests {
         );
         assert_eq!(first_word("'/x y' z").as_deref(), Some("/x y"));
         assert_eq!(first_word("\"unterminated"), None);
+    }
+
+    #[test]
+    fn splits_windows_lines_keeping_backslashes() {
+        use super::first_word_for;
+        assert_eq!(
+            first_word_for(
+                r#""C:\Program Files\crossrole\crossrole.exe" credential-process blue"#,
+                true
+            )
+            .as_deref(),
+            Some(r"C:\Program Files\crossrole\crossrole.exe")
+        );
+        assert_eq!(
+            first_word_for(
+                r"\\server\share\crossrole.exe credential-process blue",
+                true
+            )
+            .as_deref(),
+            Some(r"\\server\share\crossrole.exe")
+        );
+        assert_eq!(
+            first_word_for(r"C:\it's\crossrole.exe x", true).as_deref(),
+            Some(r"C:\it's\crossrole.exe")
+        );
+        assert_eq!(
+            first_word_for(r#""\\server\team tools\crossrole.exe" x"#, true).as_deref(),
+            Some(r"\\server\team tools\crossrole.exe")
+        );
     }
 }
