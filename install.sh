@@ -27,6 +27,8 @@ Usage:
                             D-Bus session, gnome-keyring and kernel session
                             keyring, and clippy for Windows
                             (x86_64-pc-windows-gnu), or say why it was skipped
+  ./install.sh --windows-lint
+                            only the Windows clippy check of --test
   ./install.sh --help       this text
 EOF
 }
@@ -213,6 +215,7 @@ case "${1:-}" in
   --test) shift; run_tests "$@" ;;
   --no-setup) install_binary 1 ;;
   --uninstall) shift; uninstall "$@" ;;
+  --windows-lint) windows_lint ;;
   "") install_binary 0 ;;
   -h|--help) usage ;;
   *) say "unknown option $1 (see ./install.sh --help)"; exit 2 ;;

@@ -99,3 +99,86 @@ fn uninstall_names_profiles_left_then_removes_the_binary() {
     assert!(!bin.exists());
     assert!(stderr(&out).contains(&format!("removed {}", bin.display())));
 }
+
+/// A PATH holding only what install.sh itself calls, plus `extra` (name,
+/// script) stand-ins; no rustup, cargo, MinGW or apt-get unless given.
+fn bare_path(env: &TestEnv, extra: &[(&str, &str)]) -> PathBuf {
+    let bin = env.tmp.path().join("bare-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in ["bash", "dirname", "grep", "id", "cat"] {
+        let real = ["/usr/bin", "/bin"]
+            .iter()
+            .map(|d| Path::new(d).join(tool))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("no {tool}"));
+        let _ = std::os::unix::fs::symlink(real, bin.join(tool));
+    }
+    for (name, script) in extra {
+        let p = bin.join(name);
+        std::fs::write(&p, format!("#!/bin/bash\n{script}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    bin
+}
+
+fn windows_lint(env: &TestEnv, path: &Path) -> Output {
+    let mut cmd = env.command(&path.join("bash").display().to_string());
+    cmd.arg(script()).arg("--windows-lint").env("PATH", path);
+    run_with_input(&mut cmd, None)
+}
+
+#[test]
+fn windows_lint_says_why_it_was_skipped() {
+    let env = TestEnv::keyutils();
+    // No rustup at all.
+    let out = windows_lint(&env, &bare_path(&env, &[]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(
+        err.contains("SKIPPED the Windows clippy check: rustup is not installed"),
+        "{err}"
+    );
+
+    // The target is there, the cross compiler is not, and apt-get cannot get it.
+    let env = TestEnv::keyutils();
+    let path = bare_path(
+        &env,
+        &[
+            ("rustup", "echo x86_64-pc-windows-gnu"),
+            ("apt-get", "exit 100"),
+            ("cargo", "echo cargo must not run >&2; exit 3"),
+        ],
+    );
+    let out = windows_lint(&env, &path);
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.contains("SKIPPED the Windows clippy check")
+                && l.contains("x86_64-w64-mingw32-gcc")),
+        "{err}"
+    );
+    assert!(!err.contains("cargo must not run"), "{err}");
+
+    // Both there: clippy runs, and its failure is the script's failure.
+    let env = TestEnv::keyutils();
+    let path = bare_path(
+        &env,
+        &[
+            ("rustup", "echo x86_64-pc-windows-gnu"),
+            ("x86_64-w64-mingw32-gcc", "exit 0"),
+            ("cargo", "echo \"cargo $*\" >&2; exit 3"),
+        ],
+    );
+    let out = windows_lint(&env, &path);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        err.contains(
+            "cargo clippy --locked --target x86_64-pc-windows-gnu --all-targets -- -D warnings"
+        ),
+        "{err}"
+    );
+}
