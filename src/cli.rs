@@ -6,6 +6,9 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(
     name = "crossrole",
+    // Usage and help name the program `crossrole` even when it is run
+    // through another path or link name (argv[0]).
+    bin_name = "crossrole",
     version,
     about = "Cross-account AWS credentials for the AWS CLI and SDKs: a long-term key in the OS keyring, role sessions cached securely, served through credential_process",
     long_about = None,
@@ -70,7 +73,9 @@ pub enum ExportFormat {
 
 #[derive(Args, Debug)]
 pub struct ExportArgs {
+    /// The profile whose credentials are printed
     pub profile: String,
+    /// `env` for shell exports, `json` for the credential_process document
     #[arg(long, value_enum, default_value_t = ExportFormat::Env)]
     pub format: ExportFormat,
 }
@@ -90,6 +95,7 @@ pub struct ClearArgs {
 
 #[derive(Args, Debug)]
 pub struct RemoveArgs {
+    /// The profile to remove (a key profile only once no role profile uses it)
     pub profile: String,
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]

@@ -16,6 +16,7 @@ pub mod error;
 pub mod keys;
 pub mod lock;
 pub mod paths;
+pub mod process_line;
 pub mod profile;
 pub mod prompt;
 pub mod resolve;

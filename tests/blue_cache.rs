@@ -3,6 +3,7 @@
 //! the cache key (role, source key, external id, session name, duration), and
 //! a corrupt cache entry in the kernel keyring.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use common::*;

@@ -2,6 +2,7 @@
 //! AWS CLI and boto3 against moto_server with IAM enforcement on, with STS
 //! calls counted at the endpoint.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use common::*;

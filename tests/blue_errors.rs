@@ -4,6 +4,7 @@
 //! non-zero exit, nothing on stdout, a message with what to do, no panic and
 //! no secret in the output or on disk.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use std::net::TcpListener;

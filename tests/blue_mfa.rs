@@ -3,6 +3,7 @@
 //! on stdout/stderr; a bad code is refused before any STS call; without a
 //! terminal the call fails saying how to warm the cache; and a burst of
 //! callers shows one prompt.
+#![cfg(target_os = "linux")]
 #![allow(unsafe_code)]
 
 mod common;

@@ -3,6 +3,7 @@
 //! the real AWS CLI then works through `credential-process green` against
 //! moto_server on loopback. Every other byte of both files stays as it was.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use common::*;

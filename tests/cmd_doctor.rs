@@ -1,6 +1,7 @@
 //! `crossrole doctor` end to end: a healthy setup passes, then every check
 //! is made to fail once, each in its own scenario (FAIL line, non-zero exit).
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use std::process::Output;
@@ -439,6 +440,157 @@ fn doctor_fails_the_clock_check_when_sts_is_an_hour_behind() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(has_line(&text, "[FAIL]", &["clock", "behind"]), "{text}");
+}
+
+/// The `fix:` line printed under the first line tagged `tag` containing `part`.
+fn fix_under(text: &str, tag: &str, part: &str) -> String {
+    let mut lines = text.lines();
+    lines
+        .find(|l| l.starts_with(tag) && l.contains(part))
+        .unwrap_or_else(|| panic!("no {tag} line with {part:?}:\n{text}"));
+    lines
+        .next()
+        .and_then(|l| l.trim().strip_prefix("fix: "))
+        .unwrap_or_else(|| panic!("no fix under {part:?}:\n{text}"))
+        .to_string()
+}
+
+#[cfg(unix)]
+fn chmod(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn doctor_flags_plaintext_keys_in_any_profile_and_open_files() {
+    let w = cmd_world(TestEnv::keyutils(), &["--no-verify"]);
+    let env = &w.env;
+    let creds_path = env.credentials.display().to_string();
+    let config_path = env.config.display().to_string();
+    let text = doctor_passes(env, &["--offline"]);
+    assert!(has_line(&text, "[ok  ]", &["no plaintext key"]), "{text}");
+
+    // A key in [default] of the credentials file, one in an unmanaged config profile.
+    let default_secret = "default-secret-not-a-real-one-000000000000";
+    env.write_credentials(&format!(
+        "{}\n[default]\naws_access_key_id = AKIADEFAULTDEFAULT42\naws_secret_access_key = {default_secret}\n",
+        env.read_credentials()
+    ));
+    env.write_config(&format!(
+        "{}\n[profile other]\naws_access_key_id = AKIAOTHEROTHEROTHER7\naws_secret_access_key = other-secret-not-a-real-one-0000000000000\n",
+        env.read_config()
+    ));
+    let out = env.crossrole(&["doctor", "--offline"], None);
+    let text = ok(&out);
+    assert!(
+        has_line(
+            &text,
+            "[warn]",
+            &["plaintext long-term key", "[default]", &creds_path]
+        ),
+        "{text}"
+    );
+    assert!(
+        has_line(
+            &text,
+            "[warn]",
+            &["plaintext long-term key", "[profile other]", &config_path]
+        ),
+        "{text}"
+    );
+    assert!(
+        fix_under(&text, "[warn]", "[default]").contains("--source-profile default"),
+        "{text}"
+    );
+    for id in ["AKIADEFAULTDEFAULT42", "AKIAOTHEROTHEROTHER7"] {
+        assert!(!text.contains(id), "full key id shown:\n{text}");
+    }
+    secrets_in(&out, &[default_secret]);
+
+    // The credentials file readable by others, with a key in it: a failure, with the chmod.
+    chmod(&env.credentials, 0o644);
+    let text = doctor_fails(env, &["--offline"], &[&creds_path, "0644", "plaintext key"]);
+    let fix = fix_under(&text, "[FAIL]", "0644");
+    assert!(fix.starts_with("chmod 600 "), "{fix}");
+    ok(&env.command("sh").args(["-c", &fix]).output().unwrap());
+    // The config without keys and group-readable: a warning.
+    env.write_config(&hand_written_config(&w.t.role_arn));
+    chmod(&env.config, 0o640);
+    let text = ok(&env.crossrole(&["doctor", "--offline"], None));
+    assert!(has_line(&text, "[warn]", &[&config_path, "0640"]), "{text}");
+    assert!(!has_line(&text, "[FAIL]", &["0644"]), "{text}");
+}
+
+#[test]
+fn doctor_flags_botocore_cache_left_by_a_migrated_profile() {
+    let moto = Moto::start();
+    let t = tutorial(&moto, &[]);
+    let mut env = TestEnv::keyutils();
+    env.endpoint = Some(moto.url());
+    env.write_credentials(&format!(
+        "[green]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        t.access_key_id, t.secret_access_key
+    ));
+    // Blue as botocore assumes it itself; the AWS CLI caches that session in plaintext.
+    env.write_config(&format!(
+        "[profile green]\nregion = eu-west-1\n\n[profile blue]\nrole_arn = {}\nsource_profile = green\nregion = eu-west-1\n",
+        t.role_arn
+    ));
+    let id = ok(&env.aws(&["--profile", "blue", "sts", "get-caller-identity"]));
+    assert!(id.contains("assumed-role/"), "{id}");
+    let cache = env.home.join(".aws/cli/cache");
+    let files: Vec<_> = std::fs::read_dir(&cache)
+        .expect("the AWS CLI wrote its assume-role cache")
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let cached: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    let cached_secret = cached["Credentials"]["SecretAccessKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Migrate blue to crossrole: the cache file stays behind.
+    ok(&env.crossrole(
+        &[
+            "setup",
+            "--import-credentials",
+            "--yes",
+            "--region",
+            "eu-west-1",
+        ],
+        None,
+    ));
+    assert!(files[0].exists());
+    let out = env.crossrole(&["doctor", "--offline"], None);
+    let text = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a live plaintext session fails:\n{text}"
+    );
+    let cache_dir = cache.display().to_string();
+    assert!(
+        has_line(
+            &text,
+            "[FAIL]",
+            &[
+                "botocore's assume-role cache",
+                &cache_dir,
+                "1 file(s)",
+                "profile blue"
+            ]
+        ),
+        "{text}"
+    );
+    secrets_in(&out, &[&cached_secret, &t.secret_access_key]);
+    let fix = fix_under(&text, "[FAIL]", "botocore's assume-role cache");
+    assert!(fix.starts_with("rm -f -- "), "{fix}");
+    ok(&env.command("sh").args(["-c", &fix]).output().unwrap());
+    assert!(!files[0].exists(), "the offered command removed the file");
+    let text = doctor_passes(&env, &["--offline"]);
+    assert!(!text.contains("botocore"), "{text}");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! exit statuses and signals, nesting, a missing command, and the real AWS
 //! CLI run under it (moto with IAM enforcement on).
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use std::collections::BTreeMap;

@@ -1,6 +1,7 @@
 //! `crossrole export PROFILE [--format env|json]` end to end: the env format
 //! evaluated by a real shell, then used by the real AWS CLI; the JSON format.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use common::*;

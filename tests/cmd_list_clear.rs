@@ -2,6 +2,7 @@
 //! and after a cached session, masked key ids, no network for `list`, and
 //! `clear` forcing the next call to make a new AssumeRole.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use common::*;
@@ -229,4 +230,32 @@ fn clear_with_sessions_in_the_secret_service() {
     process_doc(&env.crossrole(&["credential-process", "blue"], None));
     assert_eq!(w.proxy.assume_role_calls(), 3);
     env.assert_no_file_contains(&w.t.secret_access_key);
+}
+
+#[test]
+fn clear_unknown_profile_fails_like_other_commands() {
+    let w = cmd_world(TestEnv::keyutils(), &["--no-verify"]);
+    let env = &w.env;
+    process_doc(&env.crossrole(&["credential-process", "blue"], None));
+    let config = env.config.display().to_string();
+    let export = env.crossrole(&["export", "nosuch"], None);
+    fails_with(&export, &["nosuch", "is not in", &config]);
+    let clear = env.crossrole(&["clear", "nosuch"], None);
+    fails_with(
+        &clear,
+        &["profile `nosuch` is not in", &config, "crossrole list"],
+    );
+    // Blue's session is untouched by the failed call.
+    assert_eq!(session_keyring_keys("crossrole:session:blue:").len(), 1);
+
+    // A profile whose section was deleted by hand can still have its sessions cleared.
+    let text = env.read_config();
+    let cut = text.find("[profile blue]").unwrap();
+    env.write_config(&text[..cut]);
+    let out = ok(&env.crossrole(&["clear", "blue"], None));
+    assert!(out.contains("cleared 1"), "{out}");
+    fails_with(
+        &env.crossrole(&["clear", "blue"], None),
+        &["`blue`", "is not in"],
+    );
 }

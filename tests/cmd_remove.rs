@@ -3,6 +3,7 @@
 //! config stays byte for byte, keyring entries and cached sessions go, and
 //! nothing happens without `--yes` when there is no terminal.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use common::*;

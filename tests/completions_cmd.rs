@@ -1,5 +1,6 @@
 //! `crossrole completions SHELL` and `crossrole man` through the real binary.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use common::crossrole_bare;

@@ -3,6 +3,7 @@
 //! before it is replaced, and crossrole's edits are made again on the new
 //! text, or it stops with a clear message when they no longer apply.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use std::io::Write;

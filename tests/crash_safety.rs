@@ -9,6 +9,7 @@
 //! No network: `--no-verify`, and the kernel keyring (keyutils) in a session
 //! keyring private to the test thread. `CROSSROLE_CRASH_SEED=N` replays a run.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -5,6 +5,7 @@
 //! Every failure is bounded in time, says what is wrong on stderr, prints
 //! nothing on stdout and exits non-zero.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use std::path::Path;

@@ -6,6 +6,7 @@
 //! file under HOME either). A keyutils TestEnv and `--no-verify` keep
 //! everything offline: no STS, no keyring daemon.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use std::collections::BTreeMap;

@@ -8,6 +8,7 @@
 //! while they wait (setup on its stdin, credential-process on its lock),
 //! whose core-file limit must also be 0.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use std::io::Write;

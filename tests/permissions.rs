@@ -3,6 +3,7 @@
 //! umask, an existing file's mode kept, and a runtime folder that another
 //! user owns or can write refused with the fix in the message.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

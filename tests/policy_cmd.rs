@@ -2,6 +2,7 @@
 //! `--json` shape, the trust conditions, input errors, and moto's IAM
 //! accepting (and, with enforcement on, honouring) the documents it prints.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use common::{crossrole_bare, Moto};

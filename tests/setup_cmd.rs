@@ -2,6 +2,7 @@
 //! leave the files untouched, migration of a botocore-style role profile,
 //! a binary path with spaces, and two setups at once.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use common::*;
@@ -207,6 +208,24 @@ fn binary_path_with_spaces_works_through_the_aws_cli() {
         who.contains("assumed-role/CrossAccountS3Access-Role"),
         "{who}"
     );
+}
+
+/// `sh -c` (the Rust SDK) would expand `$x` inside the quoted path and
+/// botocore would not: setup refuses such a path, naming it, and writes nothing.
+#[test]
+fn binary_path_that_readers_split_differently_is_refused() {
+    let env = TestEnv::keyutils();
+    let dir = env.home.join("price$HOME");
+    std::fs::create_dir_all(&dir).unwrap();
+    let copy = dir.join("crossrole");
+    std::fs::copy(BIN, &copy).unwrap();
+    let out = run_with_input(
+        env.command(copy.to_str().unwrap())
+            .args(setup_args(&["--access-key-id", KEY_ID])),
+        Some(SECRET),
+    );
+    fails_with(&out, &[&copy.display().to_string(), "`$`"]);
+    assert!(!env.config.exists(), "{}", env.read_config());
 }
 
 #[test]

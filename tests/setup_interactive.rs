@@ -2,6 +2,7 @@
 //! the access key id, the secret (echo off), the role and the region. Driven
 //! through a pseudo-terminal by a small python3 expect-like script.
 
+#![cfg(target_os = "linux")]
 mod common;
 
 use common::*;

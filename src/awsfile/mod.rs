@@ -140,6 +140,25 @@ impl AwsFile {
         self.index().names()
     }
 
+    /// `(header, key, value)`, in file order, for every line setting one of
+    /// `keys`, in any section, read by the SDKs or not (`[ profile x ]`, `[x]`
+    /// in a config file): a secret is on disk either way. `header` is the
+    /// text between the brackets ("" before the first header).
+    pub fn keys_in_any_section(&self, keys: &[&str]) -> Vec<(String, String, String)> {
+        let mut header = String::new();
+        let mut found = Vec::new();
+        for line in &self.doc.lines {
+            match &line.kind {
+                parse::LineKind::Header { raw } => header = raw.clone(),
+                parse::LineKind::Property { key, value, .. } if keys.contains(&key.as_str()) => {
+                    found.push((header.clone(), key.clone(), value.clone()))
+                }
+                _ => {}
+            }
+        }
+        found
+    }
+
     pub fn profile(&self, name: &str) -> Option<Profile> {
         meaning::profile(&self.doc, self.index(), name)
     }

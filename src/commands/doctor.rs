@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use crate::awsfile::{AwsFile, FileKind};
 use crate::cache::{self, Lookup};
+use crate::commands::doctor_plaintext as plaintext;
 use crate::credentials::{mask_key_id, LongTermKey};
 use crate::deps::Deps;
 use crate::error::{Error, Result};
@@ -75,6 +76,7 @@ pub fn run(
     for file in std::iter::once(&config).chain(creds.as_ref()) {
         check_headers(&mut r, file)?;
     }
+    check_plaintext(&mut r, deps, &config, creds.as_ref())?;
 
     let mut names = managed_names(&config);
     if let Some(p) = only {
@@ -107,7 +109,7 @@ pub fn run(
     let mut key_profiles = Vec::new();
     let mut role_profiles = Vec::new();
     for name in &names {
-        check_profile_lines(&mut r, deps, &config, creds.as_ref(), name)?;
+        check_profile_lines(&mut r, deps, &config, name)?;
         match read_managed(&config, config_path, name) {
             Ok(ManagedProfile::Key { profile }) => key_profiles.push(profile),
             Ok(ManagedProfile::Role(role)) => {
@@ -343,7 +345,6 @@ fn check_profile_lines(
     r: &mut Report<'_>,
     deps: &Deps<'_>,
     config: &AwsFile,
-    creds: Option<&AwsFile>,
     name: &str,
 ) -> Result<()> {
     let Some(p) = config.profile(name) else {
@@ -384,24 +385,51 @@ fn check_profile_lines(
             Some("remove them (botocore would assume the role itself, caching plaintext credentials); `crossrole setup` does this"),
         )?;
     }
-    let in_config = p.get("aws_access_key_id").is_some();
-    let in_creds = creds
-        .and_then(|c| c.profile(name))
-        .is_some_and(|c| c.get("aws_access_key_id").is_some());
-    if in_config || in_creds {
-        let file = if in_creds {
-            &deps.paths.credentials_file
-        } else {
-            &deps.paths.config_file
-        };
-        r.line(
-            Status::Fail,
-            &format!(
-                "profile {name} still has a plaintext key in {}, which the AWS CLI uses instead of crossrole",
-                file.display()
-            ),
-            Some(&format!("crossrole setup --source-profile {name} --import-credentials")),
-        )?;
+    Ok(())
+}
+
+/// Secrets left in plaintext on disk, whichever profiles are being checked:
+/// keys in either file, the files' modes, botocore's assume-role cache.
+fn check_plaintext(
+    r: &mut Report<'_>,
+    deps: &Deps<'_>,
+    config: &AwsFile,
+    creds: Option<&AwsFile>,
+) -> Result<()> {
+    let managed = managed_names(config);
+    let mut findings = Vec::new();
+    let files = [
+        (Some(config), &deps.paths.config_file),
+        (creds, &deps.paths.credentials_file),
+    ];
+    for (file, path) in files {
+        let keys = file
+            .map(|f| plaintext::keys_in_file(f, path, &managed))
+            .unwrap_or_default();
+        let holds_secret = !keys.is_empty();
+        findings.extend(keys);
+        findings.extend(plaintext::file_mode(path, holds_secret));
+    }
+    let roles: Vec<(String, String)> = managed
+        .iter()
+        .filter_map(|n| match read_managed(config, &deps.paths.config_file, n) {
+            Ok(ManagedProfile::Role(role)) => Some((role.profile, role.role_arn)),
+            _ => None,
+        })
+        .collect();
+    if let Some(dir) = plaintext::botocore_cache_dir(deps.env) {
+        findings.extend(plaintext::botocore_cache(&dir, &roles, deps.clock.now()));
+    }
+    if findings.is_empty() {
+        return r.line(
+            Status::Ok,
+            "no plaintext key or cached session on disk",
+            None,
+        );
+    }
+    for f in findings {
+        let status = if f.fail { Status::Fail } else { Status::Warn };
+        r.line(status, &f.what, Some(&f.fix))?;
     }
     Ok(())
 }
@@ -456,12 +484,21 @@ fn check_binary(r: &mut Report<'_>, deps: &Deps<'_>, name: &str, path: &Path) ->
     }
 }
 
-/// The program of a `credential_process` line, split as botocore does (shlex).
+/// The program of a `credential_process` line, split as botocore does on
+/// this platform.
 fn first_word(s: &str) -> Option<String> {
+    first_word_for(s, cfg!(windows))
+}
+
+/// shlex on POSIX; on Windows (C runtime rules) a backslash is literal
+/// unless it precedes a quote, so `"C:\Program Files\…"` keeps its backslashes.
+fn first_word_for(s: &str, windows: bool) -> Option<String> {
     let s = s.trim_start();
     let mut chars = s.chars();
     let mut word = String::new();
     match chars.next()? {
+        // setup never writes a `"` inside a Windows path (src/process_line.rs).
+        '"' if windows => s[1..].find('"').map(|end| s[1..=end].to_string()),
         '"' => {
             let mut escaped = false;
             for c in chars {
@@ -477,7 +514,7 @@ fn first_word(s: &str) -> Option<String> {
             }
             None
         }
-        '\'' => chars
+        '\'' if !windows => chars
             .position(|c| c == '\'')
             .map(|end| s[1..=end].to_string()),
         c => {
@@ -575,5 +612,34 @@ mod tests {
         );
         assert_eq!(first_word("'/x y' z").as_deref(), Some("/x y"));
         assert_eq!(first_word("\"unterminated"), None);
+    }
+
+    #[test]
+    fn splits_windows_lines_keeping_backslashes() {
+        use super::first_word_for;
+        assert_eq!(
+            first_word_for(
+                r#""C:\Program Files\crossrole\crossrole.exe" credential-process blue"#,
+                true
+            )
+            .as_deref(),
+            Some(r"C:\Program Files\crossrole\crossrole.exe")
+        );
+        assert_eq!(
+            first_word_for(
+                r"\\server\share\crossrole.exe credential-process blue",
+                true
+            )
+            .as_deref(),
+            Some(r"\\server\share\crossrole.exe")
+        );
+        assert_eq!(
+            first_word_for(r"C:\it's\crossrole.exe x", true).as_deref(),
+            Some(r"C:\it's\crossrole.exe")
+        );
+        assert_eq!(
+            first_word_for(r#""\\server\team tools\crossrole.exe" x"#, true).as_deref(),
+            Some(r"\\server\team tools\crossrole.exe")
+        );
     }
 }

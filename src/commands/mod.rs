@@ -5,6 +5,7 @@ pub mod clear;
 pub mod completions;
 pub mod credential_process;
 pub mod doctor;
+pub mod doctor_plaintext;
 pub mod exec;
 pub mod export;
 pub mod list;

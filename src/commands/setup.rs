@@ -24,7 +24,7 @@ use crate::profile::RoleSettings;
 use crate::sts_errors::{explain, Call};
 
 use super::setup_plan::{plan, same_key, source_profile, SetupPlan, Snapshot};
-pub use super::setup_plan::{quote_path, KeySource, SetupInput};
+pub use super::setup_plan::{KeySource, SetupInput};
 
 /// How often a file that keeps changing under setup is planned again.
 const MAX_REPLANS: usize = 5;

@@ -272,7 +272,8 @@ pub fn plan(input: &SetupInput, snap: &Snapshot, env: &Env, self_exe: &Path) -> 
     validate::region(&target_region).map_err(bad_region)?;
 
     // 4. The profiles, edited in memory.
-    let process = |name: &str| format!("{} credential-process {name}", quote_path(self_exe));
+    let program = crate::process_line::program(self_exe, &[&src, tgt])?;
+    let process = |name: &str| format!("{program} credential-process {name}");
     let output = |p: &Option<Profile>| match (&input.output, p) {
         (Some(o), _) => Some(o.clone()),
         (None, None) => Some("json".to_string()),
@@ -430,21 +431,6 @@ fn key_from_env(env: &Env) -> Result<LongTermKey> {
         access_key_id: id.to_string(),
         secret_access_key: Secret::new(secret.to_string()),
     })
-}
-
-/// Double-quoted for botocore's shlex split: paths with spaces work.
-pub fn quote_path(path: &Path) -> String {
-    let s = path.to_string_lossy();
-    let mut q = String::with_capacity(s.len() + 2);
-    q.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            q.push('\\');
-        }
-        q.push(c);
-    }
-    q.push('"');
-    q
 }
 
 #[cfg(test)]

@@ -51,7 +51,15 @@ pub(crate) struct Flavor {
 /// Stores (name, secret, label); `false` if it did not.
 pub(crate) type DirectSet = fn(&str, &[u8], &str) -> bool;
 
-/// What a direct reader found.
+/// What a direct reader found. Only the Secret Service (Linux) has a direct
+/// client; the other platforms share the `Flavor` shape with `direct_get: None`.
+#[cfg_attr(
+    not(target_os = "linux"),
+    expect(
+        dead_code,
+        reason = "only the Linux Secret Service has a direct client"
+    )
+)]
 pub enum Direct {
     Found(SecretBytes),
     Missing,

@@ -2,6 +2,8 @@
 //! session keyring, or a private gnome-keyring on a private D-Bus), moto_server
 //! on loopback behind a proxy that counts STS calls, and helpers that run the
 //! real `crossrole` binary and the real AWS CLI with only that environment.
+//! Linux only: every test file using it starts with `#![cfg(target_os = "linux")]`,
+//! so the Windows cross clippy (`./install.sh --test`) checks the rest.
 #![allow(dead_code)]
 
 pub mod fake_sts;
