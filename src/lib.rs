@@ -7,6 +7,7 @@
 
 pub mod awsfile;
 pub mod cache;
+pub mod cache_full;
 pub mod cli;
 pub mod clock;
 pub mod credentials;

@@ -79,6 +79,9 @@ pub enum Error {
         backend: &'static str,
         detail: String,
     },
+    /// The kernel key quota (EDQUOT): callers drop stale entries or fall back.
+    #[error("the kernel keyring refused the request: {0}")]
+    QuotaFull(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

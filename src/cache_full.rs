@@ -1,0 +1,176 @@
+//! When the kernel key quota is full (EDQUOT): a non-root UID holds 20,000
+//! bytes of keys by default, about 15 cached sessions, and past that nothing
+//! would be cached, so every call would be an AssumeRole (and an MFA prompt).
+//!
+//! Storing a session then (1) drops crossrole's own stale sessions: those of
+//! profiles that no longer exist or no longer assume a role, of old settings
+//! or old key ids, and expired ones; (2) tries again; (3) keeps the session in
+//! the long-term keyring instead (the Secret Service), with one warning, and
+//! leaves a marker file in the private runtime folder so that lookups look
+//! there too. `crossrole clear` empties both and removes the marker.
+
+use std::path::PathBuf;
+
+use time::OffsetDateTime;
+
+use crate::awsfile::AwsFile;
+use crate::cache::{self, Lookup};
+use crate::credentials::Session;
+use crate::deps::Deps;
+use crate::error::Result;
+use crate::profile::{read_managed, ManagedProfile};
+use crate::secrets::{self, Backend, SecretBytes, SecretStore, SessionStore, SESSION_PREFIX};
+
+/// Looks `entry` up in `sessions`, then, if sessions were ever moved to the
+/// long-term keyring, there.
+pub fn lookup(
+    deps: &Deps<'_>,
+    sessions: &dyn SessionStore,
+    entry: &str,
+    now: OffsetDateTime,
+) -> Lookup {
+    match cache::lookup(sessions, entry, now) {
+        Lookup::Missing if marker(deps).exists() => match deps.stores.secret(deps.env) {
+            Ok(store) => cache::lookup(&InStore(store), entry, now),
+            Err(_) => Lookup::Missing,
+        },
+        other => other,
+    }
+}
+
+/// Stores `session` under `entry`, making room or moving to the long-term
+/// keyring when the kernel key quota is full.
+pub fn store(
+    deps: &Deps<'_>,
+    config: &AwsFile,
+    sessions: &dyn SessionStore,
+    entry: &str,
+    session: &Session,
+) -> Result<()> {
+    match cache::store_session(sessions, entry, session) {
+        Err(secrets::Error::QuotaFull(_)) => {}
+        Ok(()) => {
+            if marker(deps).exists() {
+                // A copy moved out earlier must not outlive this one.
+                if let Ok(store) = deps.stores.secret(deps.env) {
+                    let _ = store.delete(entry);
+                }
+            }
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    // The entry being replaced is stale by definition.
+    let _ = sessions.delete(entry);
+    drop_stale(deps, config, sessions, deps.clock.now());
+    match cache::store_session(sessions, entry, session) {
+        Err(secrets::Error::QuotaFull(detail)) => spill(deps, entry, session, &detail),
+        other => Ok(other?),
+    }
+}
+
+/// Deletes the sessions in `sessions` that no current profile would use;
+/// returns how many.
+pub fn drop_stale(
+    deps: &Deps<'_>,
+    config: &AwsFile,
+    sessions: &dyn SessionStore,
+    now: OffsetDateTime,
+) -> usize {
+    let Ok(names) = sessions.names() else {
+        return 0;
+    };
+    let mut dropped = 0;
+    for name in names {
+        let profile = name
+            .strip_prefix(SESSION_PREFIX)
+            .and_then(|rest| rest.rsplit_once(':'))
+            .map(|(profile, _hash)| profile);
+        let current = match profile.map(|p| read_managed(config, &deps.paths.config_file, p)) {
+            Some(Ok(ManagedProfile::Role(role))) => {
+                match cache::indexed_key_id(sessions, &role.source_profile) {
+                    Some(id) => cache::session_key(&role, &id) == name,
+                    // The key id is not known: judge by expiry alone.
+                    None => true,
+                }
+            }
+            _ => false,
+        };
+        let keep = current && matches!(cache::lookup(sessions, &name, now), Lookup::Fresh(_));
+        if !keep && sessions.delete(&name).unwrap_or(false) {
+            dropped += 1;
+        }
+    }
+    dropped
+}
+
+/// Deletes sessions moved to the long-term keyring whose names start with
+/// `prefix`, and, when all are gone, the marker; returns how many.
+pub fn clear_moved(deps: &Deps<'_>, prefix: &str) -> Result<usize> {
+    let marker = marker(deps);
+    if !marker.exists() {
+        return Ok(0);
+    }
+    let store = InStore(deps.stores.secret(deps.env)?);
+    let mut n = 0;
+    for name in store.names()? {
+        if name.starts_with(prefix) && store.delete(&name)? {
+            n += 1;
+        }
+    }
+    if store.names()?.is_empty() {
+        let _ = std::fs::remove_file(&marker);
+    }
+    Ok(n)
+}
+
+fn spill(deps: &Deps<'_>, entry: &str, session: &Session, detail: &str) -> Result<()> {
+    let backend = Backend::select(deps.env)?;
+    if backend == Backend::Keyutils {
+        // The long-term keyring is the same kernel keyring, under the same quota.
+        return Err(secrets::Error::QuotaFull(detail.to_string()).into());
+    }
+    let store = deps.stores.secret(deps.env)?;
+    cache::store_session(&InStore(store), entry, session)?;
+    let marker = marker(deps);
+    if !marker.exists() {
+        crate::paths::ensure_private_dir(&deps.paths.runtime_dir)?;
+        std::fs::write(&marker, b"").map_err(|e| crate::Error::io("cannot write", &marker, e))?;
+        eprintln!(
+            "crossrole: warning: {detail}. Role sessions are now cached in the {} instead; \
+             raise /proc/sys/kernel/keys/maxbytes (and maxkeys) for more room in the kernel keyring",
+            backend.describe()
+        );
+    }
+    Ok(())
+}
+
+/// Says that sessions were moved to the long-term keyring. Holds nothing.
+fn marker(deps: &Deps<'_>) -> PathBuf {
+    deps.paths.runtime_dir.join("sessions-in-keyring")
+}
+
+/// The long-term keyring seen as a session store (no expiry of its own).
+struct InStore<'a>(&'a dyn SecretStore);
+
+impl SessionStore for InStore<'_> {
+    fn describe(&self) -> &'static str {
+        self.0.backend().describe()
+    }
+
+    fn get(&self, name: &str) -> std::result::Result<Option<SecretBytes>, secrets::Error> {
+        self.0.get(name)
+    }
+
+    fn put(&self, name: &str, data: &[u8], _: i64) -> std::result::Result<(), secrets::Error> {
+        self.0.set(name, data)
+    }
+
+    fn delete(&self, name: &str) -> std::result::Result<bool, secrets::Error> {
+        self.0.delete(name)
+    }
+
+    fn names(&self) -> std::result::Result<Vec<String>, secrets::Error> {
+        self.0.list(SESSION_PREFIX)
+    }
+}
