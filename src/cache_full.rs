@@ -62,39 +62,53 @@ pub fn store(
     }
     // The entry being replaced is stale by definition.
     let _ = sessions.delete(entry);
-    drop_stale(deps, config, sessions, deps.clock.now());
-    match cache::store_session(sessions, entry, session) {
+    let dropped = drop_stale(deps, config, sessions, deps.clock.now(), entry);
+    let mut result = cache::store_session(sessions, entry, session);
+    // The kernel gives back a dropped key's quota a moment later.
+    for _ in 0..if dropped > 0 { 5 } else { 0 } {
+        if !matches!(result, Err(secrets::Error::QuotaFull(_))) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        result = cache::store_session(sessions, entry, session);
+    }
+    match result {
         Err(secrets::Error::QuotaFull(detail)) => spill(deps, entry, session, &detail),
         other => Ok(other?),
     }
 }
 
 /// Deletes the sessions in `sessions` that no current profile would use;
-/// returns how many.
+/// returns how many. `entry` is the current entry of the profile being
+/// stored (its settings and key id are known): every other entry of that
+/// profile is stale.
 pub fn drop_stale(
     deps: &Deps<'_>,
     config: &AwsFile,
     sessions: &dyn SessionStore,
     now: OffsetDateTime,
+    entry: &str,
 ) -> usize {
     let Ok(names) = sessions.names() else {
         return 0;
     };
+    let this_profile = profile_of(entry);
     let mut dropped = 0;
     for name in names {
-        let profile = name
-            .strip_prefix(SESSION_PREFIX)
-            .and_then(|rest| rest.rsplit_once(':'))
-            .map(|(profile, _hash)| profile);
-        let current = match profile.map(|p| read_managed(config, &deps.paths.config_file, p)) {
-            Some(Ok(ManagedProfile::Role(role))) => {
-                match cache::indexed_key_id(sessions, &role.source_profile) {
-                    Some(id) => cache::session_key(&role, &id) == name,
-                    // The key id is not known: judge by expiry alone.
-                    None => true,
+        let profile = profile_of(&name);
+        let current = if profile.is_some() && profile == this_profile {
+            name == entry
+        } else {
+            match profile.map(|p| read_managed(config, &deps.paths.config_file, p)) {
+                Some(Ok(ManagedProfile::Role(role))) => {
+                    match cache::indexed_key_id(sessions, &role.source_profile) {
+                        Some(id) => cache::session_key(&role, &id) == name,
+                        // The key id is not known: judge by expiry alone.
+                        None => true,
+                    }
                 }
+                _ => false,
             }
-            _ => false,
         };
         let keep = current && matches!(cache::lookup(sessions, &name, now), Lookup::Fresh(_));
         if !keep && sessions.delete(&name).unwrap_or(false) {
@@ -102,6 +116,13 @@ pub fn drop_stale(
         }
     }
     dropped
+}
+
+/// `blue` in `session:blue:<hash>`.
+fn profile_of(name: &str) -> Option<&str> {
+    name.strip_prefix(SESSION_PREFIX)
+        .and_then(|rest| rest.rsplit_once(':'))
+        .map(|(profile, _hash)| profile)
 }
 
 /// Deletes sessions moved to the long-term keyring whose names start with

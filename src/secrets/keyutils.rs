@@ -267,6 +267,9 @@ impl KeyutilsStore {
                 }
                 continue;
             }
+            // Revoking first gives the payload's quota back at once; the
+            // kernel frees an invalidated key a moment later.
+            let _ = key.revoke();
             match key.invalidate() {
                 Ok(()) => existed = true,
                 Err(e) if is_absent(e) => {}
