@@ -10,6 +10,7 @@
 //! the caller may be inside.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -50,6 +51,16 @@ pub(crate) struct Flavor {
 
 /// Stores (name, secret, label); `false` if it did not.
 pub(crate) type DirectSet = fn(&str, &[u8], &str) -> bool;
+
+/// How many `get`/`set` calls in this process the direct client handed to
+/// the store. Against a working, unlocked keyring it must stay 0: a
+/// fallback costs the store's slower path (see `secret_service_direct`).
+static DIRECT_FALLBACKS: AtomicUsize = AtomicUsize::new(0);
+
+/// See [`DIRECT_FALLBACKS`]; shown with `CROSSROLE_DEBUG_DIRECT=1`.
+pub fn direct_fallbacks() -> usize {
+    DIRECT_FALLBACKS.load(Ordering::Relaxed)
+}
 
 /// What a direct reader found.
 pub enum Direct {
@@ -250,7 +261,9 @@ impl SecretStore for CoreStore {
             match self.direct(move || read(&owned))? {
                 Direct::Found(bytes) => return Ok(Some(bytes)),
                 Direct::Missing => return Ok(None),
-                Direct::Fallback => {}
+                Direct::Fallback => {
+                    DIRECT_FALLBACKS.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
         let flavor = self.flavor;
@@ -276,6 +289,7 @@ impl SecretStore for CoreStore {
             if self.direct(move || write(&name, &secret, &label(&name)))? {
                 return Ok(());
             }
+            DIRECT_FALLBACKS.fetch_add(1, Ordering::Relaxed);
         }
         self.call(move |store| {
             let entry = Self::entry(flavor, store, &name)?;

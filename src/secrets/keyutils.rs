@@ -267,13 +267,22 @@ impl KeyutilsStore {
                 }
                 continue;
             }
-            // Revoking first gives the payload's quota back at once; the
-            // kernel frees an invalidated key a moment later.
-            let _ = key.revoke();
-            match key.invalidate() {
-                Ok(()) => existed = true,
+            // Revoking gives the payload's quota back at once (an invalidated
+            // key's comes back only when the kernel collects it); unlinking
+            // lets the kernel collect the dead key now.
+            match key.revoke() {
+                Ok(()) => {
+                    existed = true;
+                    for ring in std::iter::once(self.session).chain(self.persistent) {
+                        let _ = ring.unlink_key(key);
+                    }
+                }
                 Err(e) if is_absent(e) => {}
-                Err(e) => return Err(refused(e)),
+                Err(_) => match key.invalidate() {
+                    Ok(()) => existed = true,
+                    Err(e) if is_absent(e) => {}
+                    Err(e) => return Err(refused(e)),
+                },
             }
         }
         Ok(existed)

@@ -53,6 +53,8 @@ mod transfer_crypto;
 
 pub use sessions::StoreSessions;
 
+#[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
+pub use core_store::direct_fallbacks;
 /// The Secret Service's direct client alone (no fallback), so that tests can
 /// tell it serves the hot path rather than always deferring to the store.
 #[cfg(target_os = "linux")]

@@ -1,7 +1,8 @@
-//! The hot path's own Secret Service client: one bus connection and one
-//! encrypted session per process, then plain method calls to read an item
-//! (`SearchItems`, `GetSecret`) or to write one (`SetSecret`, or
-//! `CreateItem` in the default collection).
+//! The hot path's own Secret Service client: one bus connection per
+//! process and one encrypted session per read or write, then plain method
+//! calls to read an item (`SearchItems`, `GetSecret`) or to write one
+//! (`SetSecret`, or `CreateItem` in the default collection). The session's
+//! AES key is dropped, and wiped, as soon as its one operation is done.
 //!
 //! Why not the keyring-core store here: a warm `credential-process` with the
 //! Secret Service as the only store cost 13.8 ms through it, against a
@@ -38,21 +39,26 @@ const CONTENT_TYPE: &str = "application/octet-stream";
 /// The `(oayays)` Secret struct: session, IV, encrypted value, content type.
 type SecretStruct = (OwnedObjectPath, Vec<u8>, Vec<u8>, String);
 
-/// An open encrypted session with the Secret Service. No `Debug`: it holds the key.
+/// An open encrypted session with the Secret Service, for one operation:
+/// dropped (its AES key wiped) as soon as that is done. No `Debug`.
 struct Link {
-    conn: Connection,
+    conn: &'static Connection,
     session: OwnedObjectPath,
     key: AesKey,
 }
 
-/// Opened on first use, at most once per process; `None` if that failed.
-static LINK: OnceLock<Option<Link>> = OnceLock::new();
+/// The bus connection (it holds no secret), made on first use, at most once
+/// per process; `None` if that failed.
+static CONNECTION: OnceLock<Option<Connection>> = OnceLock::new();
 
 /// Why the direct path gave up; never shown (the fallback words the error).
 type Failed = ();
 
-fn link() -> Option<&'static Link> {
-    LINK.get_or_init(|| Link::open().ok()).as_ref()
+fn link() -> Option<Link> {
+    let conn = CONNECTION
+        .get_or_init(|| Connection::session().ok())
+        .as_ref()?;
+    Link::open(conn).ok()
 }
 
 /// Looks `name` up (service `crossrole`, username `name`).
@@ -70,8 +76,7 @@ pub fn store(name: &str, secret: &[u8], label: &str) -> bool {
 }
 
 impl Link {
-    fn open() -> Result<Link, Failed> {
-        let conn = Connection::session().map_err(drop)?;
+    fn open(conn: &'static Connection) -> Result<Link, Failed> {
         let pair = KeyPair::generate().map_err(drop)?;
         let input = Value::from(pair.public_key());
         let reply = conn
