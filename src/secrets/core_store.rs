@@ -18,7 +18,7 @@ use std::time::Duration;
 use keyring_core::api::CredentialStore;
 use zeroize::Zeroize;
 
-use super::{check_name, Backend, Error, SecretBytes, SecretStore, SERVICE};
+use super::{check_name, Backend, Error, Readiness, SecretBytes, SecretStore, SERVICE};
 
 type CoreResult<T> = keyring_core::Result<T>;
 
@@ -47,6 +47,10 @@ pub(crate) struct Flavor {
     /// says whether it stored the secret.
     pub direct_get: Option<fn(&str) -> Direct>,
     pub direct_set: Option<DirectSet>,
+    /// Asks the store what state it is in: `None` when it can serve, else
+    /// the state and a message naming it with its fix. Used to word a
+    /// refusal and for `list`.
+    pub probe: Option<fn() -> Option<(Readiness, &'static str)>>,
 }
 
 /// Stores (name, secret, label); `false` if it did not.
@@ -199,11 +203,14 @@ pub(crate) fn map_error(flavor: &Flavor, name: &str, err: keyring_core::Error) -
     use keyring_core::Error as E;
     let backend = flavor.backend.name();
     match err {
-        E::NoStorageAccess(inner) => Error::Unavailable(format!(
-            "The {} is locked or refused access to {SERVICE}/{name} ({inner}). {}",
-            flavor.backend.describe(),
-            flavor.locked_hint
-        )),
+        E::NoStorageAccess(inner) => match flavor.probe.and_then(|probe| probe()) {
+            Some((_, why)) => Error::Unavailable(format!("{why} ({SERVICE}/{name}: {inner})")),
+            None => Error::Unavailable(format!(
+                "The {} is locked or refused access to {SERVICE}/{name} ({inner}). {}",
+                flavor.backend.describe(),
+                flavor.locked_hint
+            )),
+        },
         E::PlatformFailure(inner) => Error::Refused {
             backend,
             detail: format!("{SERVICE}/{name}: {inner}"),
@@ -252,6 +259,16 @@ pub(crate) fn map_error(flavor: &Flavor, name: &str, err: keyring_core::Error) -
 impl SecretStore for CoreStore {
     fn backend(&self) -> Backend {
         self.flavor.backend
+    }
+
+    fn readiness(&self) -> Readiness {
+        match self.flavor.probe {
+            Some(probe) => self
+                .direct(probe)
+                .map(|state| state.map_or(Readiness::Ready, |(r, _)| r))
+                .unwrap_or(Readiness::Unavailable),
+            None => Readiness::Ready,
+        }
     }
 
     fn get(&self, name: &str) -> Result<Option<SecretBytes>, Error> {

@@ -162,9 +162,32 @@ impl Backend {
     }
 }
 
+/// Whether a store can be read now, as `list` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    Locked,
+    Unavailable,
+}
+
+impl Readiness {
+    pub fn name(self) -> &'static str {
+        match self {
+            Readiness::Ready => "ok",
+            Readiness::Locked => "locked",
+            Readiness::Unavailable => "unavailable",
+        }
+    }
+}
+
 /// Where long-term keys (and, without a kernel keyring, sessions) live.
 pub trait SecretStore {
     fn backend(&self) -> Backend;
+    /// Asks the store (a D-Bus round trip or two for the Secret Service);
+    /// stores with nothing to lock are always ready.
+    fn readiness(&self) -> Readiness {
+        Readiness::Ready
+    }
     fn get(&self, name: &str) -> Result<Option<SecretBytes>, Error>;
     fn set(&self, name: &str, secret: &[u8]) -> Result<(), Error>;
     /// Returns whether an entry existed.

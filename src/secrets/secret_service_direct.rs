@@ -75,6 +75,60 @@ pub fn store(name: &str, secret: &[u8], label: &str) -> bool {
     link().is_some_and(|link| link.store(name, secret, label).is_ok())
 }
 
+/// The state of the default collection (where new items go).
+pub enum CollectionState {
+    Unlocked,
+    Locked,
+    /// The service answers, but no collection is the default.
+    NoDefault,
+    /// No bus, or nothing owns org.freedesktop.secrets.
+    NoService,
+}
+
+/// Asks the service which collection is the default and whether it is
+/// locked: `ReadAlias("default")`, then its `Locked` property.
+pub fn default_collection() -> CollectionState {
+    let Some(conn) = CONNECTION
+        .get_or_init(|| Connection::session().ok())
+        .as_ref()
+    else {
+        return CollectionState::NoService;
+    };
+    let alias: Result<OwnedObjectPath, Failed> = conn
+        .call_method(
+            Some(BUS_NAME),
+            SERVICE_PATH,
+            Some(SERVICE_IFACE),
+            "ReadAlias",
+            &("default",),
+        )
+        .map_err(drop)
+        .and_then(|reply| reply.body().deserialize().map_err(drop));
+    let Ok(path) = alias else {
+        return CollectionState::NoService;
+    };
+    if path.as_str() == "/" {
+        return CollectionState::NoDefault;
+    }
+    let locked: Result<bool, Failed> = conn
+        .call_method(
+            Some(BUS_NAME),
+            path.as_str(),
+            Some("org.freedesktop.DBus.Properties"),
+            "Get",
+            &(COLLECTION_IFACE, "Locked"),
+        )
+        .map_err(drop)
+        .and_then(|reply| reply.body().deserialize::<OwnedValue>().map_err(drop))
+        .and_then(|value| bool::try_from(value).map_err(drop));
+    match locked {
+        Ok(false) => CollectionState::Unlocked,
+        Ok(true) => CollectionState::Locked,
+        // An alias to a collection that is gone.
+        Err(()) => CollectionState::NoDefault,
+    }
+}
+
 impl Link {
     fn open(conn: &'static Connection) -> Result<Link, Failed> {
         let pair = KeyPair::generate().map_err(drop)?;
