@@ -50,8 +50,11 @@ pub(crate) struct Flavor {
     /// Asks the store what state it is in: `None` when it can serve, else
     /// the state and a message naming it with its fix. Used to word a
     /// refusal and for `list`.
-    pub probe: Option<fn() -> Option<(Readiness, &'static str)>>,
+    pub probe: Option<Probe>,
 }
+
+/// `None` when the store can serve; else its state and why, with the fix.
+pub(crate) type Probe = fn() -> Option<(Readiness, &'static str)>;
 
 /// Stores (name, secret, label); `false` if it did not.
 pub(crate) type DirectSet = fn(&str, &[u8], &str) -> bool;
