@@ -78,6 +78,27 @@ pub fn store(
     }
 }
 
+/// Deletes `entry` from `sessions` and from the long-term keyring, if
+/// sessions were moved there.
+pub fn delete(deps: &Deps<'_>, sessions: &dyn SessionStore, entry: &str) {
+    let _ = sessions.delete(entry);
+    if marker(deps).exists() {
+        if let Ok(store) = deps.stores.secret(deps.env) {
+            let _ = store.delete(entry);
+        }
+    }
+}
+
+/// The raw entry, from `sessions` or else the long-term keyring if sessions
+/// were moved there (for `list`).
+pub fn get(deps: &Deps<'_>, sessions: &dyn SessionStore, entry: &str) -> Option<SecretBytes> {
+    match sessions.get(entry) {
+        Ok(Some(bytes)) => Some(bytes),
+        _ if marker(deps).exists() => deps.stores.secret(deps.env).ok()?.get(entry).ok()?,
+        _ => None,
+    }
+}
+
 /// Deletes the sessions in `sessions` that no current profile would use;
 /// returns how many. `entry` is the current entry of the profile being
 /// stored (its settings and key id are known): every other entry of that

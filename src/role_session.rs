@@ -86,7 +86,7 @@ pub fn get(deps: &Deps<'_>, config: &AwsFile, role: &RoleSettings) -> Result<(Se
 pub fn forget(deps: &Deps<'_>, role: &RoleSettings) -> Result<()> {
     let sessions = deps.stores.sessions(deps.env)?;
     if let Some(id) = cache::indexed_key_id(sessions, &role.source_profile) {
-        let _ = sessions.delete(&cache::session_key(role, &id));
+        cache_full::delete(deps, sessions, &cache::session_key(role, &id));
     }
     Ok(())
 }

@@ -182,6 +182,12 @@ fn a_quota_full_of_other_keys_moves_sessions_to_the_secret_service_with_one_warn
         "served from the Secret Service"
     );
 
+    let list = ok(&crossrole_as(&w.env, uid, &["list"]));
+    assert!(
+        list.contains("valid, "),
+        "list sees the moved session: {list}"
+    );
+
     // `clear` empties it too.
     let cleared = ok(&crossrole_as(&w.env, uid, &["clear"]));
     assert!(cleared.contains("cleared 1 cached session"), "{cleared}");

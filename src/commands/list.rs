@@ -123,10 +123,7 @@ fn row(deps: &Deps<'_>, config: &AwsFile, name: &str) -> Row {
         if let (Some(store), Some(id)) = (sessions, key_id) {
             let entry = cache::session_key(&role, &id);
             let now = deps.clock.now();
-            match store
-                .get(&entry)
-                .ok()
-                .flatten()
+            match crate::cache_full::get(deps, store, &entry)
                 .map(|b| serde_json::from_slice::<crate::credentials::Session>(&b))
             {
                 Some(Ok(s)) => {

@@ -75,6 +75,22 @@ pub fn store(name: &str, secret: &[u8], label: &str) -> bool {
     link().is_some_and(|link| link.store(name, secret, label).is_ok())
 }
 
+impl Drop for Link {
+    /// Closes the session on the service's side too, so that its copy of
+    /// the key goes as well. Sent without waiting for a reply: the caller
+    /// has its answer already.
+    fn drop(&mut self) {
+        let close = zbus::Message::method_call(self.session.as_str(), "Close")
+            .and_then(|m| m.destination(BUS_NAME))
+            .and_then(|m| m.interface("org.freedesktop.Secret.Session"))
+            .and_then(|m| m.with_flags(zbus::message::Flags::NoReplyExpected))
+            .and_then(|m| m.build(&()));
+        if let Ok(close) = close {
+            let _ = self.conn.send(&close);
+        }
+    }
+}
+
 /// The state of the default collection (where new items go).
 pub enum CollectionState {
     Unlocked,
