@@ -15,6 +15,17 @@ use common::*;
 
 const NOBODY: &str = "65534";
 
+/// Whether this process may start another UID's processes (`setpriv`
+/// needs root); the tests say SKIPPED otherwise, as permissions.rs does.
+fn can_switch_uid(test: &str) -> bool {
+    let out = Command::new("id").arg("-u").output().expect("id -u");
+    let root = String::from_utf8_lossy(&out.stdout).trim() == "0";
+    if !root {
+        eprintln!("{test}: SKIPPED: running another UID with setpriv needs root");
+    }
+    root
+}
+
 /// Runs `keyctl ARGS` as uid/gid 65534 inside the calling thread's session keyring.
 fn keyctl_as_nobody(args: &[&str]) -> Output {
     Command::new("setpriv")
@@ -62,6 +73,9 @@ fn crossrole_keys() -> (String, String) {
 
 #[test]
 fn keys_are_owner_only_and_another_uid_cannot_read_or_change_them() {
+    if !can_switch_uid("keys_are_owner_only_and_another_uid_cannot_read_or_change_them") {
+        return;
+    }
     let w = blue_world();
     let (session, green) = crossrole_keys();
     let mut all = session_keyring_keys("crossrole:");
@@ -111,6 +125,9 @@ fn keys_are_owner_only_and_another_uid_cannot_read_or_change_them() {
 
 #[test]
 fn a_session_planted_by_another_uid_is_never_served() {
+    if !can_switch_uid("a_session_planted_by_another_uid_is_never_served") {
+        return;
+    }
     let w = blue_world();
     let (session, _) = crossrole_keys();
     let desc = rdescribe(&session)
@@ -149,6 +166,9 @@ fn a_session_planted_by_another_uid_is_never_served() {
 
 #[test]
 fn a_green_key_planted_by_another_uid_is_refused() {
+    if !can_switch_uid("a_green_key_planted_by_another_uid_is_refused") {
+        return;
+    }
     let w = blue_world();
     let (_, green) = crossrole_keys();
     let unlink = keyctl_as_nobody(&["unlink", &green, "@s"]);

@@ -64,7 +64,7 @@ pub(crate) type DirectSet = fn(&str, &[u8], &str) -> bool;
 /// fallback costs the store's slower path (see `secret_service_direct`).
 static DIRECT_FALLBACKS: AtomicUsize = AtomicUsize::new(0);
 
-/// See [`DIRECT_FALLBACKS`]; shown with `CROSSROLE_DEBUG_DIRECT=1`.
+/// See `DIRECT_FALLBACKS`; shown with `CROSSROLE_DEBUG_DIRECT=1`.
 pub fn direct_fallbacks() -> usize {
     DIRECT_FALLBACKS.load(Ordering::Relaxed)
 }

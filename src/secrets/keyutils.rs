@@ -25,9 +25,9 @@
 //! Permissions: the kernel grants a key's *possessor* rights to any process
 //! that reaches it through its keyrings, whatever its UID, and a session
 //! keyring is inherited across `su` without pam_keyinit, `setpriv` and some
-//! `sudo -u` setups. So every key crossrole adds ([`add_owner_only`]) gives
+//! `sudo -u` setups. So every key crossrole adds (`add_owner_only`) gives
 //! all rights to its owning UID and none to anyone else, possessor included
-//! ([`OWNER_ONLY`]); keys are read only when owned by `getuid()`; and a cached
+//! (`OWNER_ONLY`); keys are read only when owned by `getuid()`; and a cached
 //! session whose permissions are looser than that (another UID could have
 //! rewritten it) is refused and refreshed.
 //!

@@ -23,6 +23,9 @@
 //!   keyring, so they survive logout for the persistent keyring's lifetime)
 //!   or `session` (the session keyring only; tests use it so that they never
 //!   touch the user's persistent keyring).
+//! - `CROSSROLE_DEBUG_DIRECT` (read in `lib.rs`): prints, at the end of the
+//!   command, how often the Secret Service's direct client fell back to the
+//!   keyring-core store ([`direct_fallbacks`]); tests hold it to 0.
 //!
 //! One exception to "env only from [`Env`]": the Secret Service clients (zbus)
 //! find the session bus through the *process* environment
