@@ -216,3 +216,151 @@ impl SessionStore for InStore<'_> {
         self.0.list(SESSION_PREFIX)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+    use std::rc::Rc;
+
+    use time::Duration;
+
+    use super::*;
+    use crate::awsfile::FileKind;
+    use crate::clock::FixedClock;
+    use crate::credentials::{LongTermKey, Secret};
+    use crate::deps::{Stores, Sts};
+    use crate::env::Env;
+    use crate::paths::Paths;
+    use crate::sts::{AssumeRoleRequest, Identity, StsError, StsTarget};
+
+    #[derive(Clone, Default)]
+    struct Mem(Rc<RefCell<BTreeMap<String, Vec<u8>>>>);
+
+    impl SessionStore for Mem {
+        fn describe(&self) -> &'static str {
+            "memory"
+        }
+        fn get(&self, name: &str) -> std::result::Result<Option<SecretBytes>, secrets::Error> {
+            Ok(self.0.borrow().get(name).cloned().map(SecretBytes::new))
+        }
+        fn put(&self, name: &str, data: &[u8], _: i64) -> std::result::Result<(), secrets::Error> {
+            self.0.borrow_mut().insert(name.into(), data.to_vec());
+            Ok(())
+        }
+        fn delete(&self, name: &str) -> std::result::Result<bool, secrets::Error> {
+            Ok(self.0.borrow_mut().remove(name).is_some())
+        }
+        fn names(&self) -> std::result::Result<Vec<String>, secrets::Error> {
+            Ok(self
+                .0
+                .borrow()
+                .keys()
+                .filter(|k| k.starts_with(SESSION_PREFIX))
+                .cloned()
+                .collect())
+        }
+    }
+
+    struct NoSts;
+
+    impl Sts for NoSts {
+        fn get_caller_identity(
+            &self,
+            _: &LongTermKey,
+            _: &StsTarget,
+        ) -> Result<Identity, StsError> {
+            unreachable!("drop_stale never calls STS")
+        }
+        fn assume_role(
+            &self,
+            _: &LongTermKey,
+            _: &StsTarget,
+            _: &AssumeRoleRequest<'_>,
+        ) -> Result<Session, StsError> {
+            unreachable!("drop_stale never calls STS")
+        }
+    }
+
+    fn session(expiration: OffsetDateTime) -> Session {
+        Session {
+            access_key_id: "ASIAEXAMPLEEXAMPLE00".into(),
+            secret_access_key: Secret::new("s".into()),
+            session_token: Secret::new("t".into()),
+            expiration,
+        }
+    }
+
+    const CONFIG: &str =
+        "[profile green]\ncredential_process = crossrole credential-process green\n\n\
+        [profile blue]\ncredential_process = crossrole credential-process blue\n\
+        crossrole_source_profile = green\ncrossrole_role_arn = arn:aws:iam::222222222222:role/B\n\n\
+        [profile red]\ncredential_process = crossrole credential-process red\n\
+        crossrole_source_profile = green\ncrossrole_role_arn = arn:aws:iam::222222222222:role/R\n";
+
+    #[test]
+    fn only_sessions_a_current_profile_would_serve_are_kept() {
+        let now = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let config = AwsFile::parse(CONFIG, FileKind::Config);
+        let tmp = tempfile::tempdir().unwrap();
+        let (env, clock) = (Env::from_pairs([("HOME", "/nonexistent")]), FixedClock(now));
+        let deps = Deps {
+            env: &env,
+            paths: Paths {
+                config_file: tmp.path().join("config"),
+                credentials_file: tmp.path().join("credentials"),
+                runtime_dir: tmp.path().join("run"),
+            },
+            clock: &clock,
+            sts: &NoSts,
+            stores: Stores::with_openers(
+                Box::new(|_| unreachable!("no long-term store")),
+                Box::new(|_| unreachable!("no session store")),
+            ),
+            self_exe: "/bin/crossrole".into(),
+        };
+        let role = |name: &str| match read_managed(&config, &deps.paths.config_file, name) {
+            Ok(ManagedProfile::Role(r)) => r,
+            _ => panic!("{name} is a role profile"),
+        };
+        let store = Mem::default();
+        let put = |name: &str, expires: OffsetDateTime| {
+            cache::store_session(&store, name, &session(expires)).unwrap();
+        };
+        let key = "AKIAAAAAAAAAAAAAAAA1";
+        cache::record_key_id(&store, "green", key, now);
+        let blue = cache::session_key(&role("blue"), key);
+        let red = cache::session_key(&role("red"), key);
+        let red_old_key = cache::session_key(&role("red"), "AKIAAAAAAAAAAAAAAAA0");
+        let blue_old = "session:blue:00000000000000000000000000000000";
+        let gone = "session:gone:00000000000000000000000000000000";
+        put(blue_old, now + Duration::hours(1));
+        put(&red, now + Duration::hours(1));
+        put(&red_old_key, now + Duration::hours(1));
+        put(gone, now + Duration::hours(1));
+        put(
+            "session:green:00000000000000000000000000000000",
+            now + Duration::hours(1),
+        );
+
+        // Storing Blue: its other entries, Red's under an old key, a profile
+        // that is gone and a key profile's go; Red's current one stays.
+        assert_eq!(drop_stale(&deps, &config, &store, now, &blue), 4);
+        assert_eq!(store.names().unwrap(), vec![red.clone()]);
+
+        // An expired (or inside the refresh window) current entry goes too.
+        assert_eq!(
+            drop_stale(&deps, &config, &store, now + Duration::minutes(50), &blue),
+            1
+        );
+        assert!(store.names().unwrap().is_empty());
+
+        // Without the key id index, another profile's entries are judged by
+        // expiry alone.
+        store.delete(&cache::key_id_index_name("green")).unwrap();
+        put(&red_old_key, now + Duration::hours(1));
+        put(&red, now - Duration::minutes(1));
+        assert_eq!(drop_stale(&deps, &config, &store, now, &blue), 1);
+        assert_eq!(store.names().unwrap(), vec![red_old_key]);
+    }
+}
