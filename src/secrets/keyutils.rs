@@ -4,8 +4,9 @@
 //! `crossrole:key:green`, `crossrole:session:<hex>`). They live in kernel
 //! memory only, never on disk, and are lost at reboot.
 //!
-//! Model (as linux-keyutils-keyring-store does it): a key is added to the
-//! session keyring and linked into the user's persistent keyring
+//! Model (as linux-keyutils-keyring-store does it): a key is linked into the
+//! session keyring (made first in the thread's own keyring, see
+//! `add_owner_only`) and into the user's persistent keyring
 //! (persistent-keyring(7)), which is itself linked into the session keyring,
 //! so a later login session finds the key again for the persistent keyring's
 //! lifetime (`/proc/sys/kernel/keys/persistent_keyring_expiry`, 3 days by
@@ -18,7 +19,8 @@
 //! session keyring of the thread that spawned it.
 //!
 //! Role sessions get a kernel timeout (`expires_at - now`), so the kernel
-//! drops them at expiry. Opening costs one or two `keyctl` calls; `get` two.
+//! drops them at expiry. Opening costs one or two `keyctl` calls; `get` three
+//! (search, describe to check the owner, read).
 //!
 //! A `user` key holds at most 32767 bytes.
 //!
