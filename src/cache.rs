@@ -50,6 +50,11 @@ pub fn key_id_index_name(source_profile: &str) -> String {
     format!("keyid:{source_profile}")
 }
 
+/// STS never issues a role session longer than 12 hours; a cached one that
+/// claims more was not written by crossrole (a forged entry "valid until
+/// 2099"). The 10 minutes leave room for a local clock behind STS's.
+pub const MAX_SESSION_AHEAD: Duration = Duration::minutes(12 * 60 + 10);
+
 pub fn is_fresh(session: &Session, now: OffsetDateTime) -> bool {
     session.expiration - now > REFRESH_WINDOW
 }
@@ -70,6 +75,10 @@ pub fn lookup(store: &dyn SessionStore, key: &str, now: OffsetDateTime) -> Looku
         Err(_) => return Lookup::Missing,
     };
     match serde_json::from_slice::<Session>(&bytes) {
+        Ok(s) if s.expiration - now > MAX_SESSION_AHEAD => {
+            let _ = store.delete(key);
+            Lookup::Dropped
+        }
         Ok(s) if is_fresh(&s, now) => Lookup::Fresh(s),
         Ok(_) => Lookup::Stale,
         Err(_) => {
@@ -192,6 +201,16 @@ mod tests {
             Lookup::Stale
         ));
         assert!(store.get(&key).unwrap().is_some());
+
+        // Longer than STS ever issues: forged, dropped.
+        store_session(&store, &key, &session(now + Duration::hours(13))).unwrap();
+        assert!(matches!(lookup(&store, &key, now), Lookup::Dropped));
+        assert!(
+            store.get(&key).unwrap().is_none(),
+            "a forged entry is deleted"
+        );
+        store_session(&store, &key, &session(now + Duration::hours(12))).unwrap();
+        assert!(matches!(lookup(&store, &key, now), Lookup::Fresh(_)));
 
         for junk in [&b"garbage"[..], b"", b"{}", b"{\"AccessKeyId\":1}", b"\xff"] {
             store.put(&key, junk, 0).unwrap();

@@ -7,6 +7,7 @@
 
 pub mod awsfile;
 pub mod cache;
+pub mod cache_full;
 pub mod cli;
 pub mod clock;
 pub mod credentials;
@@ -39,6 +40,7 @@ use crate::cli::{Cli, Command};
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     let env = env::Env::from_process();
+    let _report = DirectReport(env.get("CROSSROLE_DEBUG_DIRECT").is_some());
     let clock = clock::SystemClock;
     let sts = deps::AwsSts;
     // Built only by the commands that need files, keyring or network, so that
@@ -110,6 +112,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Man => commands::completions::man(&mut stdout)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// With `CROSSROLE_DEBUG_DIRECT` set, says on stderr, once the command is
+/// done (whatever way it ends), how often the Secret Service's direct client
+/// fell back to the keyring-core store. Tests hold it to 0.
+struct DirectReport(bool);
+
+impl Drop for DirectReport {
+    fn drop(&mut self) {
+        #[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
+        if self.0 {
+            eprintln!(
+                "crossrole: debug: direct Secret Service client fallbacks: {}",
+                secrets::direct_fallbacks()
+            );
+        }
+    }
 }
 
 /// A PROFILE argument, checked before it reaches a message, a file or a keyring entry name.

@@ -92,9 +92,20 @@ fn expand_tilde(p: &Path, home: Option<&Path>) -> Result<PathBuf> {
     }
 }
 
+/// `$XDG_RUNTIME_DIR/crossrole`, else (cron, `su`, ssh without pam_systemd)
+/// `$XDG_CACHE_HOME/crossrole` or `~/.cache/crossrole`: never a fixed name
+/// in a shared /tmp, where another local user could create it first and deny
+/// service forever. Only with neither HOME nor XDG_CACHE_HOME is the temp
+/// folder used (and [`ensure_private_dir`] refuses a foreign one there).
 fn runtime_dir(env: &Env) -> PathBuf {
-    if let Some(d) = env.get_os("XDG_RUNTIME_DIR") {
+    if let Some(d) = env.get_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(d).join("crossrole");
+    }
+    if let Some(d) = env.get_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d).join("crossrole");
+    }
+    if let Some(home) = home_dir(env) {
+        return home.join(".cache").join("crossrole");
     }
     #[cfg(unix)]
     {
@@ -174,6 +185,22 @@ mod tests {
         let p = Paths::resolve(&env).unwrap();
         assert_eq!(p.config_file, PathBuf::from("/h/c"));
         assert_eq!(p.credentials_file, PathBuf::from("/x/creds"));
+    }
+
+    #[test]
+    fn lock_folder_without_xdg_runtime_dir_is_in_the_cache_folder() {
+        let p = Paths::resolve(&Env::from_pairs([
+            ("HOME", "/h"),
+            ("XDG_RUNTIME_DIR", "/run/u"),
+        ]))
+        .unwrap();
+        assert_eq!(p.runtime_dir, PathBuf::from("/run/u/crossrole"));
+        let p =
+            Paths::resolve(&Env::from_pairs([("HOME", "/h"), ("XDG_CACHE_HOME", "/c")])).unwrap();
+        assert_eq!(p.runtime_dir, PathBuf::from("/c/crossrole"));
+        let p =
+            Paths::resolve(&Env::from_pairs([("HOME", "/h"), ("XDG_RUNTIME_DIR", "")])).unwrap();
+        assert_eq!(p.runtime_dir, PathBuf::from("/h/.cache/crossrole"));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Questions asked on the controlling terminal (/dev/tty), never on
 //! stdout/stderr: the AWS CLI captures those when it runs credential_process.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 
 use zeroize::Zeroizing;
 
@@ -50,10 +50,38 @@ pub fn ask_secret(question: &str) -> Result<Zeroizing<String>> {
     tty.write_all(question.as_bytes())
         .and_then(|_| tty.flush())
         .map_err(tty_err)?;
-    let mut line = Zeroizing::new(String::new());
-    BufReader::new(&tty).read_line(&mut line).map_err(tty_err)?;
+    let line = read_line_wiped(&tty).map_err(tty_err)?;
     drop(guard);
     Ok(Zeroizing::new(line.trim().to_string()))
+}
+
+/// Longest secret line read; an AWS secret access key is 40 characters.
+const MAX_SECRET_LINE: usize = 4096;
+
+/// Reads one line byte by byte into a buffer reserved up front and wiped on
+/// drop: no `BufReader` buffer and no reallocation leaves a copy behind.
+fn read_line_wiped(mut input: impl Read) -> std::io::Result<Zeroizing<String>> {
+    let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_SECRET_LINE));
+    let mut byte = Zeroizing::new([0u8; 1]);
+    while bytes.len() < MAX_SECRET_LINE {
+        match input.read(&mut byte[..]) {
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => bytes.push(byte[0]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    match String::from_utf8(std::mem::take(&mut *bytes)) {
+        Ok(text) => Ok(Zeroizing::new(text)),
+        Err(e) => {
+            drop(Zeroizing::new(e.into_bytes()));
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the answer is not valid UTF-8",
+            ))
+        }
+    }
 }
 
 /// Asks for a secret with echo off.
@@ -84,4 +112,21 @@ pub fn read_secret_line(mut input: impl BufRead) -> Result<Zeroizing<String>> {
         ));
     }
     Ok(trimmed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wiped_line_stops_at_the_newline() {
+        let mut input: &[u8] = b"wJalrXUtnFEMI/K7MDENG\r\nnext line\n";
+        let line = read_line_wiped(&mut input).unwrap();
+        assert_eq!(line.as_str(), "wJalrXUtnFEMI/K7MDENG\r");
+        assert_eq!(input, b"next line\n", "nothing read past the line");
+        let mut empty: &[u8] = b"";
+        assert_eq!(read_line_wiped(&mut empty).unwrap().as_str(), "");
+        let mut bad: &[u8] = b"\xff\xfe\n";
+        assert!(read_line_wiped(&mut bad).is_err());
+    }
 }

@@ -4,6 +4,7 @@
 
 use crate::awsfile::AwsFile;
 use crate::cache::{self, Lookup};
+use crate::cache_full;
 use crate::credentials::{LongTermKey, Session};
 use crate::deps::Deps;
 use crate::error::{Error, Result};
@@ -38,12 +39,12 @@ pub fn get(deps: &Deps<'_>, config: &AwsFile, role: &RoleSettings) -> Result<(Se
         }
     };
     let mut entry = cache::session_key(role, &key_id);
-    if let Lookup::Fresh(s) = cache::lookup(sessions, &entry, deps.clock.now()) {
+    if let Lookup::Fresh(s) = cache_full::lookup(deps, sessions, &entry, deps.clock.now()) {
         return Ok((s, Origin::Cache));
     }
 
     let mut lock = FileLock::acquire(&deps.paths.runtime_dir, &entry)?;
-    if let Lookup::Fresh(s) = cache::lookup(sessions, &entry, deps.clock.now()) {
+    if let Lookup::Fresh(s) = cache_full::lookup(deps, sessions, &entry, deps.clock.now()) {
         return Ok((s, Origin::Cache));
     }
     let source = match source {
@@ -65,12 +66,12 @@ pub fn get(deps: &Deps<'_>, config: &AwsFile, role: &RoleSettings) -> Result<(Se
         // goes first, so no process ever waits holding another lock.
         drop(lock);
         lock = FileLock::acquire(&deps.paths.runtime_dir, &entry)?;
-        if let Lookup::Fresh(s) = cache::lookup(sessions, &entry, deps.clock.now()) {
+        if let Lookup::Fresh(s) = cache_full::lookup(deps, sessions, &entry, deps.clock.now()) {
             return Ok((s, Origin::Cache));
         }
     }
     let session = assume(deps, config, role, &source)?;
-    if let Err(e) = cache::store_session(sessions, &entry, &session) {
+    if let Err(e) = cache_full::store(deps, config, sessions, &entry, &session) {
         eprintln!(
             "crossrole: warning: could not cache the session for `{}` ({e}); the next call will ask STS again",
             role.profile
@@ -85,7 +86,7 @@ pub fn get(deps: &Deps<'_>, config: &AwsFile, role: &RoleSettings) -> Result<(Se
 pub fn forget(deps: &Deps<'_>, role: &RoleSettings) -> Result<()> {
     let sessions = deps.stores.sessions(deps.env)?;
     if let Some(id) = cache::indexed_key_id(sessions, &role.source_profile) {
-        let _ = sessions.delete(&cache::session_key(role, &id));
+        cache_full::delete(deps, sessions, &cache::session_key(role, &id));
     }
     Ok(())
 }

@@ -284,3 +284,43 @@ fn a_hard_linked_credentials_file_is_warned_about() {
     // The warning is the point: the other name still holds the key.
     assert!(std::fs::read_to_string(&other).unwrap().contains(SECRET));
 }
+
+/// Without XDG_RUNTIME_DIR (cron, `su`, ssh without pam_systemd) the lock
+/// folder is `$XDG_CACHE_HOME/crossrole`, else `~/.cache/crossrole`: never
+/// `/tmp/crossrole-UID`, which another local user could create first.
+#[test]
+fn without_xdg_runtime_dir_locks_live_in_the_cache_folder_not_tmp() {
+    let mut env = TestEnv::keyutils();
+    set_up(&env);
+    env.endpoint = Some(closed_port_url());
+    // Another user got there first, in the temp folder crossrole used to use.
+    let uid = std::fs::metadata(&env.home).unwrap().uid();
+    let squatted = env.tmp.path().join("tmp").join(format!("crossrole-{uid}"));
+    std::fs::create_dir_all(&squatted).unwrap();
+    std::fs::set_permissions(&squatted, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let chown = Command::new("chown")
+        .args(["65534:65534"])
+        .arg(&squatted)
+        .output()
+        .unwrap();
+    assert!(chown.status.success(), "chown: {}", stderr(&chown));
+
+    let cache = env.tmp.path().join("cache").join("crossrole");
+    let home_cache = env.home.join(".cache").join("crossrole");
+    for (unset, dir) in [
+        (&["XDG_RUNTIME_DIR"][..], &cache),
+        (&["XDG_RUNTIME_DIR", "XDG_CACHE_HOME"][..], &home_cache),
+    ] {
+        let mut c = env.command(BIN);
+        c.args(["credential-process", "blue"]);
+        for var in unset {
+            c.env_remove(var);
+        }
+        // Past the lock, up to the closed STS port.
+        fails_with(&run_with_input(&mut c, None), &["cannot reach STS"]);
+        assert_eq!(mode(dir), 0o700, "{}", dir.display());
+        let locks = std::fs::read_dir(dir).unwrap().count();
+        assert!(locks > 0, "no lock file in {}", dir.display());
+    }
+    assert_eq!(std::fs::read_dir(&squatted).unwrap().count(), 0);
+}

@@ -52,5 +52,6 @@ pub fn clear_sessions(deps: &Deps<'_>, profile: Option<&str>) -> Result<usize> {
             n += 1;
         }
     }
+    n += crate::cache_full::clear_moved(deps, &prefix)?;
     Ok(n)
 }

@@ -158,11 +158,12 @@ pub fn run(
                         None,
                     )?,
                     Err(e) => {
+                        let locked = store.readiness() == crate::secrets::Readiness::Locked;
                         let fix = match &e {
-                            Error::Secrets(crate::secrets::Error::Unavailable(_)) => {
-                                "start the keyring service (log in to the desktop session), or choose another with CROSSROLE_BACKEND"
+                            Error::Secrets(crate::secrets::Error::Unavailable(_)) if !locked => {
+                                "log in to a desktop session, whose keyring answers on its bus, or choose another with CROSSROLE_BACKEND"
                             }
-                            _ => "unlock the keyring (log in to the desktop, or `gnome-keyring-daemon --unlock`), or choose another with CROSSROLE_BACKEND",
+                            _ => "unlock the keyring with your desktop's keyring tool (e.g. Seahorse) or log in to a desktop session, or choose another with CROSSROLE_BACKEND",
                         };
                         r.line(
                             Status::Fail,

@@ -21,6 +21,8 @@ pub struct Row {
     pub role_arn: Option<String>,
     /// Where the long-term key (of the profile, or of its source) lives.
     pub backend: String,
+    /// Whether that keyring can be read now: `ok`, `locked` or `unavailable`.
+    pub keyring: &'static str,
     pub key_id: Option<String>,
     /// `valid`, `refresh-due`, `none`, or `n/a` for key profiles.
     pub session: &'static str,
@@ -31,9 +33,19 @@ pub struct Row {
 
 pub fn run(deps: &Deps<'_>, json: bool, out: &mut dyn Write) -> Result<()> {
     let config = AwsFile::load(&deps.paths.config_file, FileKind::Config)?;
+    // Asked once: a locked or absent keyring is shown as such, even when
+    // the key id comes from the session cache's index.
+    let keyring = match deps.stores.secret(deps.env) {
+        Ok(store) => store.readiness(),
+        Err(_) => crate::secrets::Readiness::Unavailable,
+    }
+    .name();
     let rows: Vec<Row> = managed_names(&config)
         .iter()
-        .map(|name| row(deps, &config, name))
+        .map(|name| Row {
+            keyring,
+            ..row(deps, &config, name)
+        })
         .collect();
     let text = if json {
         serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n"
@@ -59,6 +71,7 @@ fn row(deps: &Deps<'_>, config: &AwsFile, name: &str) -> Row {
         source_profile: None,
         role_arn: None,
         backend,
+        keyring: "ok",
         key_id: None,
         session: "n/a",
         expires: None,
@@ -110,10 +123,7 @@ fn row(deps: &Deps<'_>, config: &AwsFile, name: &str) -> Row {
         if let (Some(store), Some(id)) = (sessions, key_id) {
             let entry = cache::session_key(&role, &id);
             let now = deps.clock.now();
-            match store
-                .get(&entry)
-                .ok()
-                .flatten()
+            match crate::cache_full::get(deps, store, &entry)
                 .map(|b| serde_json::from_slice::<crate::credentials::Session>(&b))
             {
                 Some(Ok(s)) => {
@@ -154,7 +164,10 @@ fn table(rows: &[Row]) -> String {
                 r.kind.to_string(),
                 r.source_profile.clone().unwrap_or_else(|| "-".into()),
                 r.role_arn.clone().unwrap_or_else(|| "-".into()),
-                r.backend.clone(),
+                match r.keyring {
+                    "ok" => r.backend.clone(),
+                    state => format!("{} ({state})", r.backend),
+                },
                 r.key_id.clone().unwrap_or_else(|| "-".into()),
                 session,
             ]

@@ -10,6 +10,7 @@
 //! the caller may be inside.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use keyring_core::api::CredentialStore;
 use zeroize::Zeroize;
 
-use super::{check_name, Backend, Error, SecretBytes, SecretStore, SERVICE};
+use super::{check_name, Backend, Error, Readiness, SecretBytes, SecretStore, SERVICE};
 
 type CoreResult<T> = keyring_core::Result<T>;
 
@@ -46,10 +47,27 @@ pub(crate) struct Flavor {
     /// says whether it stored the secret.
     pub direct_get: Option<fn(&str) -> Direct>,
     pub direct_set: Option<DirectSet>,
+    /// Asks the store what state it is in: `None` when it can serve, else
+    /// the state and a message naming it with its fix. Used to word a
+    /// refusal and for `list`.
+    pub probe: Option<Probe>,
 }
+
+/// `None` when the store can serve; else its state and why, with the fix.
+pub(crate) type Probe = fn() -> Option<(Readiness, &'static str)>;
 
 /// Stores (name, secret, label); `false` if it did not.
 pub(crate) type DirectSet = fn(&str, &[u8], &str) -> bool;
+
+/// How many `get`/`set` calls in this process the direct client handed to
+/// the store. Against a working, unlocked keyring it must stay 0: a
+/// fallback costs the store's slower path (see `secret_service_direct`).
+static DIRECT_FALLBACKS: AtomicUsize = AtomicUsize::new(0);
+
+/// See `DIRECT_FALLBACKS`; shown with `CROSSROLE_DEBUG_DIRECT=1`.
+pub fn direct_fallbacks() -> usize {
+    DIRECT_FALLBACKS.load(Ordering::Relaxed)
+}
 
 /// What a direct reader found. Only the Secret Service (Linux) has a direct
 /// client; the other platforms share the `Flavor` shape with `direct_get: None`.
@@ -196,11 +214,14 @@ pub(crate) fn map_error(flavor: &Flavor, name: &str, err: keyring_core::Error) -
     use keyring_core::Error as E;
     let backend = flavor.backend.name();
     match err {
-        E::NoStorageAccess(inner) => Error::Unavailable(format!(
-            "The {} is locked or refused access to {SERVICE}/{name} ({inner}). {}",
-            flavor.backend.describe(),
-            flavor.locked_hint
-        )),
+        E::NoStorageAccess(inner) => match flavor.probe.and_then(|probe| probe()) {
+            Some((_, why)) => Error::Unavailable(format!("{why} ({SERVICE}/{name}: {inner})")),
+            None => Error::Unavailable(format!(
+                "The {} is locked or refused access to {SERVICE}/{name} ({inner}). {}",
+                flavor.backend.describe(),
+                flavor.locked_hint
+            )),
+        },
         E::PlatformFailure(inner) => Error::Refused {
             backend,
             detail: format!("{SERVICE}/{name}: {inner}"),
@@ -251,6 +272,16 @@ impl SecretStore for CoreStore {
         self.flavor.backend
     }
 
+    fn readiness(&self) -> Readiness {
+        match self.flavor.probe {
+            Some(probe) => self
+                .direct(probe)
+                .map(|state| state.map_or(Readiness::Ready, |(r, _)| r))
+                .unwrap_or(Readiness::Unavailable),
+            None => Readiness::Ready,
+        }
+    }
+
     fn get(&self, name: &str) -> Result<Option<SecretBytes>, Error> {
         check_name(self.flavor.backend, name)?;
         if let Some(read) = self.flavor.direct_get {
@@ -258,7 +289,9 @@ impl SecretStore for CoreStore {
             match self.direct(move || read(&owned))? {
                 Direct::Found(bytes) => return Ok(Some(bytes)),
                 Direct::Missing => return Ok(None),
-                Direct::Fallback => {}
+                Direct::Fallback => {
+                    DIRECT_FALLBACKS.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
         let flavor = self.flavor;
@@ -284,6 +317,7 @@ impl SecretStore for CoreStore {
             if self.direct(move || write(&name, &secret, &label(&name)))? {
                 return Ok(());
             }
+            DIRECT_FALLBACKS.fetch_add(1, Ordering::Relaxed);
         }
         self.call(move |store| {
             let entry = Self::entry(flavor, store, &name)?;

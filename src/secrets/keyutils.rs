@@ -4,8 +4,9 @@
 //! `crossrole:key:green`, `crossrole:session:<hex>`). They live in kernel
 //! memory only, never on disk, and are lost at reboot.
 //!
-//! Model (as linux-keyutils-keyring-store does it): a key is added to the
-//! session keyring and linked into the user's persistent keyring
+//! Model (as linux-keyutils-keyring-store does it): a key is linked into the
+//! session keyring (made first in the thread's own keyring, see
+//! `add_owner_only`) and into the user's persistent keyring
 //! (persistent-keyring(7)), which is itself linked into the session keyring,
 //! so a later login session finds the key again for the persistent keyring's
 //! lifetime (`/proc/sys/kernel/keys/persistent_keyring_expiry`, 3 days by
@@ -18,14 +19,32 @@
 //! session keyring of the thread that spawned it.
 //!
 //! Role sessions get a kernel timeout (`expires_at - now`), so the kernel
-//! drops them at expiry. Opening costs one or two `keyctl` calls; `get` two.
+//! drops them at expiry. Opening costs one or two `keyctl` calls; `get` three
+//! (search, describe to check the owner, read).
 //!
 //! A `user` key holds at most 32767 bytes.
+//!
+//! Permissions: the kernel grants a key's *possessor* rights to any process
+//! that reaches it through its keyrings, whatever its UID, and a session
+//! keyring is inherited across `su` without pam_keyinit, `setpriv` and some
+//! `sudo -u` setups. So every key crossrole adds (`add_owner_only`) gives
+//! all rights to its owning UID and none to anyone else, possessor included
+//! (`OWNER_ONLY`); keys are read only when owned by `getuid()`; and a cached
+//! session whose permissions are looser than that (another UID could have
+//! rewritten it) is refused and refreshed.
+//!
+//! Quota: a non-root UID may hold 20,000 bytes of keys by default
+//! (`/proc/sys/kernel/keys/maxbytes`), about 15 cached sessions. On EDQUOT a
+//! write first unlinks crossrole's own expired keys (the kernel keeps them,
+//! charged, for `gc_delay` seconds) and tries again; the callers then drop
+//! stale sessions they can name ([`crate::cache`]) or fall back.
 
 use std::collections::BTreeSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use linux_keyutils::{Key, KeyError, KeyRing, KeyRingIdentifier, KeyType};
+use linux_keyutils::{
+    Key, KeyError, KeyPermissions, KeyRing, KeyRingIdentifier, KeySerialId, KeyType,
+};
 
 use super::{check_name, Backend, Error, SecretBytes, SecretStore, SessionStore, SESSION_PREFIX};
 use crate::env::Env;
@@ -37,6 +56,39 @@ pub const DESCRIPTION_PREFIX: &str = "crossrole:";
 pub const MAX_PAYLOAD: usize = 32767;
 
 const BACKEND: &str = "keyutils";
+
+/// view, read, write, search, link and setattr for the owning UID; nothing
+/// for possessors, group or others. Possessor bits would reach every UID
+/// that shares the session keyring.
+pub(crate) const OWNER_ONLY: u32 = 0x003f_0000;
+
+/// Adds `data` as a new `user` key named `description`, owned by this UID
+/// with [`OWNER_ONLY`] permissions and `timeout` seconds to live (0: none),
+/// then links it into `ring`, displacing any key of that description there.
+///
+/// The key is made in this thread's own keyring, which no other process
+/// possesses, and gets its permissions before it is linked anywhere another
+/// UID could reach: no moment when another possessor could read it, and
+/// never an update in place of a key someone else planted under our name.
+pub(crate) fn add_owner_only(
+    ring: KeyRing,
+    description: &str,
+    data: &[u8],
+    timeout: usize,
+) -> Result<Key, KeyError> {
+    let staging = KeyRing::from_special_id(KeyRingIdentifier::Thread, true)?;
+    let key = staging.add_key(description, data)?;
+    let linked = key
+        .set_perms(KeyPermissions::from_u32(OWNER_ONLY))
+        .and_then(|()| key.set_timeout(timeout))
+        .and_then(|()| ring.link_key(key));
+    let _ = staging.unlink_key(key);
+    if let Err(e) = linked {
+        let _ = key.invalidate();
+        return Err(e);
+    }
+    Ok(key)
+}
 
 /// Which keyrings keys go to (`CROSSROLE_KEYUTILS_KEYRING`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,11 +164,52 @@ impl KeyutilsStore {
         }
     }
 
-    fn read(&self, name: &str) -> Result<Option<SecretBytes>, Error> {
+    /// Reads `name`'s key if this UID owns it. `loose` says what to do with
+    /// one of ours whose permissions are looser than [`OWNER_ONLY`] (made by
+    /// an older crossrole, or changed since).
+    fn read(&self, name: &str, loose: Loose) -> Result<Option<SecretBytes>, Error> {
         check_name(Backend::Keyutils, name)?;
         let Some(key) = self.find(name)? else {
             return Ok(None);
         };
+        let meta = match key.metadata() {
+            Ok(m) => m,
+            Err(e) if is_absent(e) => return Ok(None),
+            Err(e) => return Err(refused(e)),
+        };
+        let me = crate::sys::uid();
+        if meta.get_uid() != me {
+            return Err(Error::Refused {
+                backend: BACKEND,
+                detail: format!(
+                    "the kernel key {} (id {}) belongs to uid {}, not to you (uid {me}), so crossrole \
+                     will not use it: another user can reach your session keyring. Remove it with \
+                     `keyctl unlink {} @s` and run `crossrole setup` again",
+                    description(name),
+                    key.get_id().as_raw_id(),
+                    meta.get_uid(),
+                    key.get_id().as_raw_id(),
+                ),
+            });
+        }
+        if meta.get_perms().bits() & !OWNER_ONLY != 0 {
+            match loose {
+                Loose::Refuse => {
+                    let _ = key.invalidate();
+                    return Err(Error::Refused {
+                        backend: BACKEND,
+                        detail: format!(
+                            "{}: permissions {:08x} let other users change it; dropped",
+                            description(name),
+                            meta.get_perms().bits()
+                        ),
+                    });
+                }
+                Loose::Tighten => key
+                    .set_perms(KeyPermissions::from_u32(OWNER_ONLY))
+                    .map_err(refused)?,
+            }
+        }
         match key.read_to_vec() {
             Ok(bytes) => Ok(Some(SecretBytes::new(bytes))),
             Err(e) if is_absent(e) => Ok(None),
@@ -136,18 +229,19 @@ impl KeyutilsStore {
                 ),
             });
         }
-        let key = self
-            .session
-            .add_key(&description(name), data)
-            .map_err(refused)?;
-        // add_key updated an existing key in place, or made a new one that
-        // displaced the old link from the session keyring. Set (or clear) the
-        // timeout before the key becomes reachable through the persistent
-        // keyring.
-        if let Err(e) = key.set_timeout(timeout) {
-            let _ = key.invalidate();
-            return Err(refused(e));
+        let desc = description(name);
+        let mut added = add_owner_only(self.session, &desc, data, timeout);
+        if matches!(added, Err(KeyError::QuotaExceeded)) && self.reclaim_expired() > 0 {
+            // The kernel frees unlinked keys' quota a moment later.
+            for _ in 0..10 {
+                added = add_owner_only(self.session, &desc, data, timeout);
+                if !matches!(added, Err(KeyError::QuotaExceeded)) {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
         }
+        let key = added.map_err(refused)?;
         if let Some(ring) = self.persistent {
             // Displaces any older key of the same description there.
             ring.link_key(key).map_err(refused)?;
@@ -162,10 +256,35 @@ impl KeyutilsStore {
         // one reached through the persistent keyring): drop them all.
         for _ in 0..8 {
             let Some(key) = self.find(name)? else { break };
-            match key.invalidate() {
-                Ok(()) => existed = true,
+            let ours = key.metadata().map(|m| m.get_uid()) == Ok(crate::sys::uid());
+            if !ours {
+                // Not ours to invalidate: take it out of our keyrings.
+                let mut unlinked = false;
+                for ring in std::iter::once(self.session).chain(self.persistent) {
+                    unlinked |= ring.unlink_key(key).is_ok();
+                }
+                existed |= unlinked;
+                if !unlinked {
+                    break;
+                }
+                continue;
+            }
+            // Revoking gives the payload's quota back at once (an invalidated
+            // key's comes back only when the kernel collects it); unlinking
+            // lets the kernel collect the dead key now.
+            match key.revoke() {
+                Ok(()) => {
+                    existed = true;
+                    for ring in std::iter::once(self.session).chain(self.persistent) {
+                        let _ = ring.unlink_key(key);
+                    }
+                }
                 Err(e) if is_absent(e) => {}
-                Err(e) => return Err(refused(e)),
+                Err(_) => match key.invalidate() {
+                    Ok(()) => existed = true,
+                    Err(e) if is_absent(e) => {}
+                    Err(e) => return Err(refused(e)),
+                },
             }
         }
         Ok(existed)
@@ -194,6 +313,53 @@ impl KeyutilsStore {
         }
         Ok(names.into_iter().collect())
     }
+
+    /// Unlinks this UID's expired crossrole keys from our keyrings so the
+    /// kernel frees their quota now rather than `gc_delay` seconds later.
+    /// An expired key cannot be described, so /proc/keys names them.
+    /// Returns how many were unlinked.
+    pub fn reclaim_expired(&self) -> usize {
+        let Ok(table) = std::fs::read_to_string("/proc/keys") else {
+            return 0;
+        };
+        let mut n = 0;
+        for id in expired_crossrole_keys(&table, crate::sys::uid()) {
+            let key = Key::from_id(KeySerialId::new(id));
+            for ring in std::iter::once(self.session).chain(self.persistent) {
+                if ring.unlink_key(key).is_ok() {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+}
+
+/// What [`KeyutilsStore::read`] does with a key of ours whose permissions
+/// are looser than [`OWNER_ONLY`].
+#[derive(Clone, Copy)]
+enum Loose {
+    /// A cached session: another UID may have rewritten it; drop it.
+    Refuse,
+    /// The long-term key, perhaps the only copy: tighten and use it.
+    Tighten,
+}
+
+/// The ids of expired `user` keys named `crossrole:…` owned by `uid`, from
+/// the text of /proc/keys (`id flags usage timeout perm uid gid type desc: …`).
+fn expired_crossrole_keys(table: &str, uid: u32) -> Vec<i32> {
+    table
+        .lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let ok = f.len() >= 9
+                && f[3] == "expd"
+                && f[5].parse::<u32>() == Ok(uid)
+                && f[7] == "user"
+                && f[8].starts_with(DESCRIPTION_PREFIX);
+            ok.then(|| i32::from_str_radix(f[0], 16).ok()).flatten()
+        })
+        .collect()
 }
 
 fn description(name: &str) -> String {
@@ -208,15 +374,16 @@ fn is_absent(e: KeyError) -> bool {
 }
 
 fn refused(e: KeyError) -> Error {
-    let detail = match e {
-        KeyError::QuotaExceeded => "the per-user kernel key quota is full \
-             (see /proc/sys/kernel/keys/maxkeys and maxbytes; `crossrole clear` frees cached sessions)"
-            .to_string(),
-        other => format!("{other:?}"),
-    };
-    Error::Refused {
-        backend: BACKEND,
-        detail,
+    match e {
+        KeyError::QuotaExceeded => Error::QuotaFull(
+            "the per-user kernel key quota is full (see /proc/sys/kernel/keys/maxkeys and \
+             maxbytes; `crossrole clear` frees cached sessions)"
+                .to_string(),
+        ),
+        other => Error::Refused {
+            backend: BACKEND,
+            detail: format!("{other:?}"),
+        },
     }
 }
 
@@ -241,7 +408,7 @@ impl SecretStore for KeyutilsStore {
     }
 
     fn get(&self, name: &str) -> Result<Option<SecretBytes>, Error> {
-        self.read(name)
+        self.read(name, Loose::Tighten)
     }
 
     fn set(&self, name: &str, secret: &[u8]) -> Result<(), Error> {
@@ -267,7 +434,7 @@ impl SessionStore for KeyutilsStore {
     }
 
     fn get(&self, name: &str) -> Result<Option<SecretBytes>, Error> {
-        self.read(name)
+        self.read(name, Loose::Refuse)
     }
 
     fn put(&self, name: &str, data: &[u8], expires_at_unix: i64) -> Result<(), Error> {
@@ -289,5 +456,35 @@ impl SessionStore for KeyutilsStore {
 
     fn names(&self) -> Result<Vec<String>, Error> {
         self.names_with_prefix(SESSION_PREFIX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn owner_only_gives_nothing_to_possessors_group_or_others() {
+        assert_eq!(OWNER_ONLY >> 24, 0, "possessor");
+        assert_eq!(OWNER_ONLY & 0xffff, 0, "group and other");
+        assert_eq!(
+            (OWNER_ONLY >> 16) & 0x3f,
+            0x3f,
+            "the owner keeps every right"
+        );
+    }
+
+    #[test]
+    fn expired_keys_are_found_in_proc_keys() {
+        let table = "\
+15903cfc I--Q---     1 expd 3f010000     0     0 user      crossrole:session:blue:ab: 812
+15903cfd I--Q---     1 expd 3f010000     0     0 user      other:thing: 1
+15903cfe I--Q---     1 perm 003f0000     0     0 user      crossrole:key:green: 40
+15903cff I--Q---     1 expd 3f010000  1000  1000 user      crossrole:session:red:cd: 812
+1c3ffd96 I--Q---    24 expd 3f130000     0     0 keyring   crossrole:ring: 2
+";
+        assert_eq!(expired_crossrole_keys(table, 0), vec![0x15903cfc]);
+        assert_eq!(expired_crossrole_keys(table, 1000), vec![0x15903cff]);
+        assert!(expired_crossrole_keys("", 0).is_empty());
     }
 }

@@ -23,6 +23,9 @@
 //!   keyring, so they survive logout for the persistent keyring's lifetime)
 //!   or `session` (the session keyring only; tests use it so that they never
 //!   touch the user's persistent keyring).
+//! - `CROSSROLE_DEBUG_DIRECT` (read in `lib.rs`): prints, at the end of the
+//!   command, how often the Secret Service's direct client fell back to the
+//!   keyring-core store ([`direct_fallbacks`]); tests hold it to 0.
 //!
 //! One exception to "env only from [`Env`]": the Secret Service clients (zbus)
 //! find the session bus through the *process* environment
@@ -53,6 +56,8 @@ mod transfer_crypto;
 
 pub use sessions::StoreSessions;
 
+#[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
+pub use core_store::direct_fallbacks;
 /// The Secret Service's direct client alone (no fallback), so that tests can
 /// tell it serves the hot path rather than always deferring to the store.
 #[cfg(target_os = "linux")]
@@ -79,6 +84,9 @@ pub enum Error {
         backend: &'static str,
         detail: String,
     },
+    /// The kernel key quota (EDQUOT): callers drop stale entries or fall back.
+    #[error("the kernel keyring refused the request: {0}")]
+    QuotaFull(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -157,9 +165,32 @@ impl Backend {
     }
 }
 
+/// Whether a store can be read now, as `list` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Readiness {
+    Ready,
+    Locked,
+    Unavailable,
+}
+
+impl Readiness {
+    pub fn name(self) -> &'static str {
+        match self {
+            Readiness::Ready => "ok",
+            Readiness::Locked => "locked",
+            Readiness::Unavailable => "unavailable",
+        }
+    }
+}
+
 /// Where long-term keys (and, without a kernel keyring, sessions) live.
 pub trait SecretStore {
     fn backend(&self) -> Backend;
+    /// Asks the store (a D-Bus round trip or two for the Secret Service);
+    /// stores with nothing to lock are always ready.
+    fn readiness(&self) -> Readiness {
+        Readiness::Ready
+    }
     fn get(&self, name: &str) -> Result<Option<SecretBytes>, Error>;
     fn set(&self, name: &str, secret: &[u8]) -> Result<(), Error>;
     /// Returns whether an entry existed.

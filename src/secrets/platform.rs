@@ -40,6 +40,7 @@ static FLAVOR: Flavor = Flavor {
     unreachable_hint: "",
     direct_get: None,
     direct_set: None,
+    probe: None,
 };
 
 #[cfg(target_os = "windows")]
@@ -64,6 +65,7 @@ static FLAVOR: Flavor = Flavor {
     unreachable_hint: "",
     direct_get: None,
     direct_set: None,
+    probe: None,
 };
 
 /// Opens the native store for `backend` (lazily: nothing is opened here).

@@ -28,7 +28,8 @@ use std::time::Duration;
 use keyring_core::api::CredentialStore;
 
 use super::core_store::{CoreStore, Flavor};
-use super::{Backend, Error};
+use super::secret_service_direct::CollectionState;
+use super::{Backend, Error, Readiness};
 use crate::env::Env;
 
 /// How long connecting to the bus and opening a Secret Service session may take.
@@ -50,16 +51,45 @@ static FLAVOR: Flavor = Flavor {
     call_timeout: Some(CALL_TIMEOUT),
     label: true,
     search: Some(&[("service", super::SERVICE)]),
-    locked_hint: "If your login keyring is locked, unlock it (log in to the desktop, open \
-                  Seahorse \"Passwords and Keys\", or pipe your password to \
-                  `gnome-keyring-daemon --unlock`) and retry",
+    locked_hint: "If your login keyring is locked, unlock it with your desktop's keyring tool \
+                  (e.g. Seahorse \"Passwords and Keys\") or log in to a desktop session, and \
+                  retry",
     unreachable_hint: "Check that the Secret Service on the D-Bus session bus \
                        (org.freedesktop.secrets: gnome-keyring or KeePassXC) is running and \
                        responsive, or set CROSSROLE_BACKEND=keyutils to keep keys in the kernel \
                        keyring (lost at reboot)",
     direct_get: Some(super::secret_service_direct::lookup),
     direct_set: Some(super::secret_service_direct::store),
+    probe: Some(probe),
 };
+
+/// A Secret Service that answers but has no default keyring: a bus with
+/// gnome-keyring started outside a desktop login, say.
+const NO_DEFAULT: &str = "The Secret Service has no default keyring (collection), so crossrole \
+     has nowhere to keep the key. Log in to a desktop session (it creates and unlocks the login \
+     keyring), or create a default keyring with your desktop's keyring tool (e.g. Seahorse \
+     \"Passwords and Keys\"); or set CROSSROLE_BACKEND=keyutils to keep keys in the kernel keyring \
+     (lost at reboot)";
+
+/// A default keyring that is locked, where no unlock prompt can be shown
+/// (or it was dismissed).
+const LOCKED: &str = "The Secret Service's default keyring is locked and was not unlocked. \
+     Unlock it with your desktop's keyring tool (e.g. Seahorse \"Passwords and Keys\") or log in \
+     to a desktop session, which unlocks it, then retry; or set CROSSROLE_BACKEND=keyutils to keep \
+     keys in the kernel keyring (lost at reboot)";
+
+const NO_SERVICE: &str = "No Secret Service answers on the D-Bus session bus \
+     (org.freedesktop.secrets). Log in to a desktop session, or set CROSSROLE_BACKEND=keyutils to \
+     keep keys in the kernel keyring (lost at reboot)";
+
+fn probe() -> Option<(Readiness, &'static str)> {
+    match super::secret_service_direct::default_collection() {
+        CollectionState::Unlocked => None,
+        CollectionState::Locked => Some((Readiness::Locked, LOCKED)),
+        CollectionState::NoDefault => Some((Readiness::Unavailable, NO_DEFAULT)),
+        CollectionState::NoService => Some((Readiness::Unavailable, NO_SERVICE)),
+    }
+}
 
 fn open_store() -> keyring_core::Result<Arc<CredentialStore>> {
     let store: Arc<CredentialStore> = zbus_secret_service_keyring_store::Store::new()?;
@@ -82,7 +112,8 @@ pub(crate) fn open(env: &Env) -> Result<CoreStore, Error> {
             return Err(Error::Unavailable(format!(
                 "No D-Bus session bus was found (DBUS_SESSION_BUS_ADDRESS is unset and {} does not exist), \
                  so the Secret Service (org.freedesktop.secrets) cannot be reached. Run crossrole in your \
-                 desktop session (or under `dbus-run-session` with gnome-keyring started), {KEYUTILS_HINT}.",
+                 desktop session (where DBUS_SESSION_BUS_ADDRESS points at the desktop's bus), \
+                 {KEYUTILS_HINT}.",
                 socket.display()
             )));
         }
@@ -110,8 +141,9 @@ fn describe_open_error(err: &keyring_core::Error) -> String {
         || lower.contains("not provided by any .service files")
     {
         format!(
-            "No Secret Service is running on the D-Bus session bus (org.freedesktop.secrets). \
-             Start gnome-keyring or KeePassXC's Secret Service, {KEYUTILS_HINT}. ({detail})"
+            "No Secret Service is running on the D-Bus session bus (org.freedesktop.secrets): \
+             neither gnome-keyring nor KeePassXC answers on this bus. Run crossrole in your \
+             desktop session, whose keyring answers on the desktop's bus, {KEYUTILS_HINT}. ({detail})"
         )
     } else if lower.contains("no secret service provider or dbus session found")
         || lower.contains("connection refused")
@@ -120,8 +152,8 @@ fn describe_open_error(err: &keyring_core::Error) -> String {
     {
         format!(
             "No D-Bus session bus is reachable, so no Secret Service (org.freedesktop.secrets) \
-             can be used. Run crossrole in your desktop session, start gnome-keyring or KeePassXC's \
-             Secret Service, {KEYUTILS_HINT}. ({detail})"
+             can be used. Run crossrole in your desktop session, with KeePassXC's \
+             Secret Service enabled if you use it, {KEYUTILS_HINT}. ({detail})"
         )
     } else {
         format!(

@@ -1,7 +1,8 @@
-//! The hot path's own Secret Service client: one bus connection and one
-//! encrypted session per process, then plain method calls to read an item
-//! (`SearchItems`, `GetSecret`) or to write one (`SetSecret`, or
-//! `CreateItem` in the default collection).
+//! The hot path's own Secret Service client: one bus connection per
+//! process and one encrypted session per read or write, then plain method
+//! calls to read an item (`SearchItems`, `GetSecret`) or to write one
+//! (`SetSecret`, or `CreateItem` in the default collection). The session's
+//! AES key is dropped, and wiped, as soon as its one operation is done.
 //!
 //! Why not the keyring-core store here: a warm `credential-process` with the
 //! Secret Service as the only store cost 13.8 ms through it, against a
@@ -38,21 +39,26 @@ const CONTENT_TYPE: &str = "application/octet-stream";
 /// The `(oayays)` Secret struct: session, IV, encrypted value, content type.
 type SecretStruct = (OwnedObjectPath, Vec<u8>, Vec<u8>, String);
 
-/// An open encrypted session with the Secret Service. No `Debug`: it holds the key.
+/// An open encrypted session with the Secret Service, for one operation:
+/// dropped (its AES key wiped) as soon as that is done. No `Debug`.
 struct Link {
-    conn: Connection,
+    conn: &'static Connection,
     session: OwnedObjectPath,
     key: AesKey,
 }
 
-/// Opened on first use, at most once per process; `None` if that failed.
-static LINK: OnceLock<Option<Link>> = OnceLock::new();
+/// The bus connection (it holds no secret), made on first use, at most once
+/// per process; `None` if that failed.
+static CONNECTION: OnceLock<Option<Connection>> = OnceLock::new();
 
 /// Why the direct path gave up; never shown (the fallback words the error).
 type Failed = ();
 
-fn link() -> Option<&'static Link> {
-    LINK.get_or_init(|| Link::open().ok()).as_ref()
+fn link() -> Option<Link> {
+    let conn = CONNECTION
+        .get_or_init(|| Connection::session().ok())
+        .as_ref()?;
+    Link::open(conn).ok()
 }
 
 /// Looks `name` up (service `crossrole`, username `name`).
@@ -69,9 +75,78 @@ pub fn store(name: &str, secret: &[u8], label: &str) -> bool {
     link().is_some_and(|link| link.store(name, secret, label).is_ok())
 }
 
+impl Drop for Link {
+    /// Closes the session on the service's side too, so that its copy of
+    /// the key goes as well. Sent without waiting for a reply: the caller
+    /// has its answer already.
+    fn drop(&mut self) {
+        let close = zbus::Message::method_call(self.session.as_str(), "Close")
+            .and_then(|m| m.destination(BUS_NAME))
+            .and_then(|m| m.interface("org.freedesktop.Secret.Session"))
+            .and_then(|m| m.with_flags(zbus::message::Flags::NoReplyExpected))
+            .and_then(|m| m.build(&()));
+        if let Ok(close) = close {
+            let _ = self.conn.send(&close);
+        }
+    }
+}
+
+/// The state of the default collection (where new items go).
+pub enum CollectionState {
+    Unlocked,
+    Locked,
+    /// The service answers, but no collection is the default.
+    NoDefault,
+    /// No bus, or nothing owns org.freedesktop.secrets.
+    NoService,
+}
+
+/// Asks the service which collection is the default and whether it is
+/// locked: `ReadAlias("default")`, then its `Locked` property.
+pub fn default_collection() -> CollectionState {
+    let Some(conn) = CONNECTION
+        .get_or_init(|| Connection::session().ok())
+        .as_ref()
+    else {
+        return CollectionState::NoService;
+    };
+    let alias: Result<OwnedObjectPath, Failed> = conn
+        .call_method(
+            Some(BUS_NAME),
+            SERVICE_PATH,
+            Some(SERVICE_IFACE),
+            "ReadAlias",
+            &("default",),
+        )
+        .map_err(drop)
+        .and_then(|reply| reply.body().deserialize().map_err(drop));
+    let Ok(path) = alias else {
+        return CollectionState::NoService;
+    };
+    if path.as_str() == "/" {
+        return CollectionState::NoDefault;
+    }
+    let locked: Result<bool, Failed> = conn
+        .call_method(
+            Some(BUS_NAME),
+            path.as_str(),
+            Some("org.freedesktop.DBus.Properties"),
+            "Get",
+            &(COLLECTION_IFACE, "Locked"),
+        )
+        .map_err(drop)
+        .and_then(|reply| reply.body().deserialize::<OwnedValue>().map_err(drop))
+        .and_then(|value| bool::try_from(value).map_err(drop));
+    match locked {
+        Ok(false) => CollectionState::Unlocked,
+        Ok(true) => CollectionState::Locked,
+        // An alias to a collection that is gone.
+        Err(()) => CollectionState::NoDefault,
+    }
+}
+
 impl Link {
-    fn open() -> Result<Link, Failed> {
-        let conn = Connection::session().map_err(drop)?;
+    fn open(conn: &'static Connection) -> Result<Link, Failed> {
         let pair = KeyPair::generate().map_err(drop)?;
         let input = Value::from(pair.public_key());
         let reply = conn

@@ -39,10 +39,27 @@ fn prime() -> BigUint {
     BigUint::parse_bytes(PRIME_HEX, 16).expect("the RFC 2409 prime is valid hex")
 }
 
-/// Our half of one exchange. No `Debug`: it holds the private exponent.
+/// Our half of one exchange. No `Debug`: it holds the private exponent,
+/// wiped on drop.
 pub struct KeyPair {
     private: BigUint,
     public: Vec<u8>,
+}
+
+impl Drop for KeyPair {
+    fn drop(&mut self) {
+        wipe(&mut self.private);
+    }
+}
+
+/// Overwrites a number's digits with zeros. `BigUint` has no `Zeroize`.
+/// Bits are cleared from the bottom up: clearing a lower digit never
+/// reallocates, and once the top digit is clear the buffer, all zeros by
+/// then, is freed. (The temporaries inside `modpow` are beyond our reach.)
+fn wipe(n: &mut BigUint) {
+    for bit in 0..n.bits() {
+        n.set_bit(bit, false);
+    }
 }
 
 impl KeyPair {
@@ -77,12 +94,15 @@ impl KeyPair {
         if theirs <= one || theirs >= &p - &one {
             return Err("the Secret Service sent an invalid public key");
         }
-        let shared = theirs.modpow(&self.private, &p);
+        let mut shared = theirs.modpow(&self.private, &p);
         let mut ikm = Zeroizing::new([0u8; PRIME_BYTES]);
         let mut be = shared.to_bytes_be();
+        wipe(&mut shared);
         ikm[PRIME_BYTES - be.len()..].copy_from_slice(&be);
         be.zeroize();
         let mut key = Zeroizing::new([0u8; 16]);
+        // HKDF's HMAC states hold the pseudo-random key: wiped on drop
+        // (the `zeroize` features of hmac and sha2).
         Hkdf::<Sha256>::new(None, ikm.as_ref())
             .expand(&[], key.as_mut())
             .map_err(|_| "HKDF cannot make a 16-byte key")?;
@@ -90,7 +110,10 @@ impl KeyPair {
     }
 }
 
-/// A session's AES-128 key. No `Debug`; zeroized on drop.
+/// A session's AES-128 key. No `Debug`; zeroized on drop, as are the
+/// ciphers' round keys and IVs made from it (the `zeroize` features of aes
+/// and cbc). Keys are handed to the ciphers as slices, so no copy of ours
+/// is left on the stack.
 pub struct AesKey(Zeroizing<[u8; 16]>);
 
 impl AesKey {
@@ -102,7 +125,8 @@ impl AesKey {
         let iv: [u8; 16] = iv
             .try_into()
             .map_err(|_| "the secret's IV is not 16 bytes")?;
-        let decryptor = cbc::Decryptor::<aes::Aes128>::new(&(*self.0).into(), &iv.into());
+        let decryptor = cbc::Decryptor::<aes::Aes128>::new_from_slices(&self.0[..], &iv)
+            .map_err(|_| "the session key is not 16 bytes")?;
         let mut buf = SecretBytes::new(ciphertext.to_vec());
         let len = decryptor
             .decrypt_padded::<Pkcs7>(&mut buf)
@@ -116,14 +140,17 @@ impl AesKey {
     pub fn encrypt(&self, plaintext: &[u8]) -> Result<(Vec<u8>, Vec<u8>), &'static str> {
         let mut iv = [0u8; 16];
         getrandom::fill(&mut iv).map_err(|_| "the system random number generator failed")?;
-        Ok((iv.to_vec(), self.seal(&iv, plaintext)))
+        Ok((iv.to_vec(), self.seal(&iv, plaintext)?))
     }
 
-    fn seal(&self, iv: &[u8; 16], plaintext: &[u8]) -> Vec<u8> {
+    fn seal(&self, iv: &[u8; 16], plaintext: &[u8]) -> Result<Vec<u8>, &'static str> {
         use aes::cipher::block_padding::Pkcs7;
         use aes::cipher::{BlockModeEncrypt, KeyIvInit};
-        cbc::Encryptor::<aes::Aes128>::new(&(*self.0).into(), &(*iv).into())
-            .encrypt_padded_vec::<Pkcs7>(plaintext)
+        Ok(
+            cbc::Encryptor::<aes::Aes128>::new_from_slices(&self.0[..], iv)
+                .map_err(|_| "the session key is not 16 bytes")?
+                .encrypt_padded_vec::<Pkcs7>(plaintext),
+        )
     }
 }
 
@@ -141,7 +168,9 @@ mod tests {
         assert_eq!(*ours.0, *theirs.0);
 
         let iv = [7u8; 16];
-        let sealed = theirs.seal(&iv, b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
+        let sealed = theirs
+            .seal(&iv, b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+            .unwrap();
         assert_ne!(&sealed[..], b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
         let opened = ours.decrypt(&iv, &sealed).unwrap();
         assert_eq!(&opened[..], b"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY");
@@ -189,6 +218,14 @@ mod tests {
     }
 
     #[test]
+    fn wipe_zeroes_every_digit() {
+        let mut n = prime() - BigUint::from(12345u32);
+        wipe(&mut n);
+        assert_eq!(n, BigUint::from(0u32));
+        assert!(n.to_u64_digits().is_empty());
+    }
+
+    #[test]
     fn refuses_degenerate_public_values() {
         let pair = KeyPair::generate().unwrap();
         let p = prime();
@@ -209,7 +246,7 @@ mod tests {
         use aes::cipher::{BlockModeEncrypt, KeyIvInit};
 
         let key = KeyPair::generate().unwrap().agree(&[2]).unwrap();
-        let sealed = key.seal(&[1; 16], b"secret");
+        let sealed = key.seal(&[1; 16], b"secret").unwrap();
         assert_eq!(&key.decrypt(&[1; 16], &sealed).unwrap()[..], b"secret");
         assert!(key.decrypt(&[1; 15], &sealed).is_err());
         assert!(key.decrypt(&[1; 16], &sealed[..15]).is_err());

@@ -26,6 +26,26 @@ pub struct PrivateSecretService {
     runtime_dir: PathBuf,
     data_home: PathBuf,
     home: PathBuf,
+    /// The UID the daemons (and helper commands) run as; `None`: the test's own.
+    uid: Option<u32>,
+}
+
+/// `program` run as `uid` (with `setpriv`, no supplementary groups), or as
+/// the test's own UID.
+pub fn command_as(uid: Option<u32>, program: &str) -> Command {
+    match uid {
+        None => Command::new(program),
+        Some(uid) => {
+            let mut c = Command::new("setpriv");
+            c.args([
+                format!("--reuid={uid}"),
+                format!("--regid={uid}"),
+                "--clear-groups".to_string(),
+                program.to_string(),
+            ]);
+            c
+        }
+    }
 }
 
 impl PrivateSecretService {
@@ -33,8 +53,14 @@ impl PrivateSecretService {
     /// login keyring with password [`KEYRING_PASSWORD`]); waits until
     /// `org.freedesktop.secrets` has an owner (up to ~10 s).
     pub fn start(tmp: &Path) -> PrivateSecretService {
-        let mut service = Self::start_bus_only(tmp);
-        let mut keyring = Command::new("gnome-keyring-daemon")
+        Self::start_as(tmp, None)
+    }
+
+    /// [`start`](Self::start), with both daemons running as `uid` (the
+    /// folders are handed to it), for a crossrole run as that UID.
+    pub fn start_as(tmp: &Path, uid: Option<u32>) -> PrivateSecretService {
+        let mut service = Self::start_bus_only_as(tmp, uid);
+        let mut keyring = command_as(uid, "gnome-keyring-daemon")
             .args(["--unlock", "--components=secrets", "--foreground"])
             .env_clear()
             .envs(service.child_env())
@@ -77,7 +103,7 @@ impl PrivateSecretService {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        let keyring = Command::new("gnome-keyring-daemon")
+        let keyring = command_as(self.uid, "gnome-keyring-daemon")
             .args(["--components=secrets", "--foreground"])
             .env_clear()
             .envs(self.child_env())
@@ -107,6 +133,10 @@ impl PrivateSecretService {
 
     /// Starts only the private bus: no Secret Service answers on it.
     pub fn start_bus_only(tmp: &Path) -> PrivateSecretService {
+        Self::start_bus_only_as(tmp, None)
+    }
+
+    fn start_bus_only_as(tmp: &Path, uid: Option<u32>) -> PrivateSecretService {
         let runtime_dir = tmp.join("runtime");
         let data_home = tmp.join("data");
         let home = tmp.join("home");
@@ -136,7 +166,10 @@ impl PrivateSecretService {
             ),
         )
         .expect("write bus config");
-        let mut bus = Command::new("dbus-daemon")
+        if let Some(uid) = uid {
+            chown_tree(tmp, uid);
+        }
+        let mut bus = command_as(uid, "dbus-daemon")
             .arg(format!("--config-file={}", config.display()))
             .args(["--nofork", "--print-address=1"])
             .env_clear()
@@ -164,6 +197,7 @@ impl PrivateSecretService {
             runtime_dir,
             data_home,
             home,
+            uid,
         }
     }
 
@@ -210,7 +244,7 @@ impl PrivateSecretService {
     /// Asks the bus itself (`org.freedesktop.DBus.METHOD string:NAME`) with
     /// dbus-send; the printed reply, or `None` if the call failed.
     fn ask_bus(&self, method: &str, name: &str) -> Option<String> {
-        let out = Command::new("dbus-send")
+        let out = command_as(self.uid, "dbus-send")
             .args([
                 "--session",
                 "--print-reply",
@@ -248,7 +282,7 @@ impl PrivateSecretService {
 
     /// A `secret-tool` command bound to this bus.
     pub fn secret_tool(&self) -> Command {
-        let mut cmd = Command::new("secret-tool");
+        let mut cmd = command_as(self.uid, "secret-tool");
         cmd.env_clear().envs(self.child_env());
         cmd
     }
@@ -263,6 +297,20 @@ impl Drop for PrivateSecretService {
         let _ = self.bus.kill();
         let _ = self.bus.wait();
     }
+}
+
+/// `chown -R uid:uid path`.
+pub fn chown_tree(path: &Path, uid: u32) {
+    let out = Command::new("chown")
+        .args(["-R", &format!("{uid}:{uid}")])
+        .arg(path)
+        .output()
+        .expect("chown");
+    assert!(
+        out.status.success(),
+        "chown: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[cfg(unix)]

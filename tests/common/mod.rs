@@ -211,6 +211,17 @@ impl TestEnv {
         })
     }
 
+    /// [`secret_service`](Self::secret_service) with the bus and keyring
+    /// daemons running as `uid`, for a crossrole run as that UID (`setpriv`).
+    pub fn secret_service_as(uid: u32) -> TestEnv {
+        join_fresh_session_keyring()
+            .expect("join a fresh session keyring (run the tests under `keyctl session`)");
+        TestEnv::with_keyring(|tmp| {
+            std::os::unix::fs::chown(tmp, Some(uid), Some(uid)).expect("chown the temp dir");
+            Keyring::SecretService(PrivateSecretService::start_as(&tmp.join("ss"), Some(uid)))
+        })
+    }
+
     fn with_keyring(make: impl FnOnce(&Path) -> Keyring) -> TestEnv {
         let tmp = tempfile::tempdir().unwrap();
         let home = tmp.path().join("home");
