@@ -1,5 +1,5 @@
 // Property checks shared by the fuzz targets (`fuzz/fuzz_targets/*.rs`) and
-// the stable replay test (`tests/fuzz_corpus_replay.rs`), which `include!`
+// the stable replay test (`tests/it/fuzz_corpus_replay.rs`), which `include!`
 // this file. Each `check_*` takes the raw fuzz input and panics when a
 // property does not hold; anything else (a refused edit, bytes that are not
 // JSON) is a normal outcome.

@@ -114,13 +114,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// With `CROSSROLE_DEBUG_DIRECT` set, says on stderr, once the command is
-/// done (whatever way it ends), how often the Secret Service's direct client
-/// fell back to the keyring-core store. Tests hold it to 0.
+/// Once the command is done, whatever way it ends: wipes the Secret Service
+/// transfer key, and with `CROSSROLE_DEBUG_DIRECT` set says on stderr how
+/// often the direct client fell back to the keyring-core store (tests hold
+/// it to 0).
 struct DirectReport(bool);
 
 impl Drop for DirectReport {
     fn drop(&mut self) {
+        secrets::close_transfer_session();
         #[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
         if self.0 {
             eprintln!(

@@ -7,7 +7,7 @@
 //! reader is lenient (bad lines are skipped) so that callers can still see
 //! the rest, and [`validate`] reports the error the SDK would raise.
 //!
-//! Deliberate deviations (documented in `tests/awsfile_vectors.rs` too):
+//! Deliberate deviations (documented in `tests/it/awsfile_vectors.rs` too):
 //! - Sections are merged in file order. smithy-rs merges differently spelled
 //!   headers naming one profile (`[profile a]`, `[profile  a]`) in hash-map
 //!   order, which is not deterministic; file order is what botocore does.

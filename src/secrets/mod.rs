@@ -67,6 +67,13 @@ pub use secret_service_direct::{
     lookup as secret_service_direct_lookup, store as secret_service_direct_store,
 };
 
+/// Wipes the Secret Service transfer key this command holds and closes its
+/// session (Linux); nothing to do elsewhere. Run once the command is done.
+pub fn close_transfer_session() {
+    #[cfg(target_os = "linux")]
+    secret_service_direct::close();
+}
+
 pub type SecretBytes = zeroize::Zeroizing<Vec<u8>>;
 
 /// The service name every entry is filed under.

@@ -1,0 +1,42 @@
+//! The integration tests, one module per user-visible behaviour, linked
+//! into one binary (one link instead of one per file).
+
+// The harness drives Linux keyrings, D-Bus and moto; on other targets the
+// suite is only compiled (the Windows lint), not run.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+mod awsfile_botocore;
+mod awsfile_proptest;
+mod awsfile_roundtrip;
+mod awsfile_vectors;
+mod blue_cache;
+mod blue_e2e;
+mod blue_errors;
+mod blue_mfa;
+mod bootstrap_e2e;
+mod cli_help;
+mod cmd_completions;
+mod cmd_doctor;
+mod cmd_exec;
+mod cmd_export;
+mod cmd_list_clear;
+mod cmd_policy;
+mod cmd_remove;
+mod cmd_setup;
+mod concurrent_edits;
+mod crash_safety;
+mod direct_client;
+mod faults;
+mod fuzz_corpus_replay;
+mod hostile_input;
+mod install_script;
+mod key_quota;
+mod keyring_isolation;
+mod keyring_messages;
+mod no_secret_left;
+mod permissions;
+mod sdk_client;
+mod secrets_backends;
+mod setup_interactive;
