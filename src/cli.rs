@@ -55,6 +55,9 @@ pub struct ExecArgs {
     /// Drop the cached session and ask STS for a new one first
     #[arg(long)]
     pub refresh: bool,
+    /// For a key profile: the long-term key itself instead of a GetSessionToken session
+    #[arg(long)]
+    pub no_session: bool,
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
@@ -73,6 +76,9 @@ pub struct ExportArgs {
     pub profile: String,
     #[arg(long, value_enum, default_value_t = ExportFormat::Env)]
     pub format: ExportFormat,
+    /// For a key profile: the long-term key itself instead of a GetSessionToken session
+    #[arg(long)]
+    pub no_session: bool,
 }
 
 #[derive(Args, Debug)]
@@ -86,6 +92,9 @@ pub struct ListArgs {
 pub struct ClearArgs {
     /// Only this profile's sessions
     pub profile: Option<String>,
+    /// Drop MFA sessions too (the next call asks for a code again)
+    #[arg(long)]
+    pub mfa: bool,
 }
 
 #[derive(Args, Debug)]
@@ -186,6 +195,15 @@ pub struct SetupArgs {
     /// Skip the STS checks (GetCallerIdentity and AssumeRole)
     #[arg(long)]
     pub no_verify: bool,
+    /// MFA session length: 900-129600 seconds [default: 28800]; 0 asks a code for each role session
+    #[arg(long, value_name = "N")]
+    pub mfa_session_seconds: Option<String>,
+    /// How MFA codes are asked: auto, terminal, zenity, kdialog, osascript, process [default: auto]
+    #[arg(long, value_name = "KIND")]
+    pub mfa_prompt: Option<String>,
+    /// With --mfa-prompt process: the command that prints the code (run without a shell)
+    #[arg(long, value_name = "CMD")]
+    pub mfa_process: Option<String>,
 }
 
 #[derive(Args, Debug)]

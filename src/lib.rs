@@ -15,12 +15,14 @@ pub mod env;
 pub mod error;
 pub mod keys;
 pub mod lock;
+pub mod mfa;
 pub mod paths;
 pub mod profile;
 pub mod prompt;
 pub mod resolve;
 pub mod role_session;
 pub mod secrets;
+pub mod stale;
 pub mod sts;
 pub mod sts_errors;
 pub mod sys;
@@ -40,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let env = env::Env::from_process();
     let clock = clock::SystemClock;
     let sts = deps::AwsSts;
+    let prompter = mfa::prompt::SystemPrompter;
     // Built only by the commands that need files, keyring or network, so that
     // `policy` or `completions` work even without HOME.
     let deps = || -> anyhow::Result<deps::Deps<'_>> {
@@ -52,6 +55,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             clock: &clock,
             sts: &sts,
             stores: deps::Stores::real(),
+            prompter: &prompter,
             self_exe,
         })
     };
@@ -78,6 +82,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &deps()?,
                 profile_arg(&args.profile)?,
                 args.format,
+                args.no_session,
                 &mut stdout,
             )?;
         }
@@ -87,7 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Clear(args) => {
             let profile = args.profile.as_deref().map(profile_arg).transpose()?;
-            commands::clear::run(&deps()?, profile, &mut stdout)?
+            commands::clear::run(&deps()?, profile, args.mfa, &mut stdout)?
         }
         Command::Remove(args) => {
             sys::disable_core_dumps();

@@ -74,7 +74,12 @@ pub fn run(deps: &Deps<'_>, args: &ExecArgs) -> Result<ExitCode> {
             crate::role_session::forget(deps, &role)?;
         }
     }
-    let resolved = crate::resolve::profile_credentials(deps, &args.profile)?;
+    let key_use = if args.no_session {
+        crate::resolve::KeyUse::LongTerm
+    } else {
+        crate::resolve::KeyUse::Session
+    };
+    let resolved = crate::resolve::credentials_for(deps, &args.profile, key_use)?;
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::Usage("give the command to run after `--`".into()));
     };

@@ -47,6 +47,7 @@ pub struct SetupInput {
     pub source_identity: Option<String>,
     pub key_source: KeySource,
     pub verify: bool,
+    pub mfa: crate::mfa::setup::MfaFlags,
 }
 
 const STATIC_KEYS: [&str; 3] = [
@@ -187,6 +188,7 @@ pub fn run(deps: &Deps<'_>, mut input: SetupInput, out: &mut dyn Write) -> Resul
             config_changed |= config.set(tgt, k, &v)?;
         }
     }
+    config_changed |= crate::mfa::setup::apply(&mut config, tgt, &input.mfa, &role, &mut report)?;
     for k in NATIVE_ROLE_KEYS.iter().chain(STATIC_KEYS.iter()) {
         config_changed |= config.remove_key(tgt, k)?;
     }

@@ -44,6 +44,12 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
         .transpose()
         .map_err(usage("--duration-seconds"))?;
 
+    let mfa = crate::mfa::setup::MfaFlags::from_args(
+        a.mfa_session_seconds.as_deref(),
+        a.mfa_prompt.as_deref(),
+        a.mfa_process.as_deref(),
+    )?;
+
     let key_source = if a.import_credentials {
         KeySource::Import {
             keep_backup: a.keep_backup,
@@ -120,6 +126,7 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
         source_identity: a.source_identity,
         key_source,
         verify: !a.no_verify,
+        mfa,
     })
 }
 
