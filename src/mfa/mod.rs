@@ -16,6 +16,9 @@ pub mod setup;
 pub mod terminal;
 pub mod zenity;
 
+#[cfg(test)]
+mod day_tests;
+
 use crate::awsfile::AwsFile;
 use crate::error::{Error, Result};
 
