@@ -7,6 +7,7 @@
 //! The settings live in the profile as `crossrole_mfa_*` keys, which every
 //! SDK ignores.
 
+pub mod doctor;
 pub mod kdialog;
 pub mod osascript;
 pub mod process;
