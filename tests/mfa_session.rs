@@ -34,7 +34,7 @@ impl World {
         std::fs::write(
             &script,
             format!(
-                "#!/bin/sh\necho \"$CROSSROLE_MFA_PROFILE\" >> '{d}/calls'\nn=$(wc -l < '{d}/calls')\nsed -n \"${{n}}p\" '{d}/codes'\n",
+                "#!/bin/sh\necho \"$CROSSROLE_MFA_PROFILE\" >> '{d}/calls'\n[ -e '{d}/hang' ] && exec sleep 100\nn=$(wc -l < '{d}/calls')\nsed -n \"${{n}}p\" '{d}/codes'\n",
                 d = bin.display()
             ),
         )
@@ -444,4 +444,146 @@ fn moto_end_to_end_without_enforcement() {
     assert_eq!(w.prompts(), 1);
     assert_eq!(proxy.assume_role_calls(), 1);
     w.env.assert_no_file_contains(&t.secret_access_key);
+}
+
+/// Starts `credential-process blue` with the code program hanging (the
+/// "hang" file), and waits until it is asking (holding the locks).
+fn start_holder(w: &World, timeout_secs: &str) -> std::process::Child {
+    let bin = w.env.tmp.path().join("bin");
+    std::fs::write(bin.join("hang"), "").unwrap();
+    let holder = w
+        .env
+        .command(BIN)
+        .args(["credential-process", "blue"])
+        .env("CROSSROLE_MFA_PROMPT_TIMEOUT", timeout_secs)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while w.prompts() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the holder never asked"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::fs::remove_file(bin.join("hang")).unwrap();
+    holder
+}
+
+#[test]
+fn sigkill_of_the_caller_holding_the_lock_mid_prompt_lets_the_next_one_proceed() {
+    let fake = sts(None);
+    let w = World::new(fake.url(), "123456\n123456\n");
+    w.setup("blue", ROLE, &[]);
+    let mut holder = start_holder(&w, "60");
+    holder.kill().unwrap(); // SIGKILL, mid-prompt
+    holder.wait().unwrap();
+    let started = std::time::Instant::now();
+    let doc = process_doc(&w.env.crossrole(&["credential-process", "blue"], None));
+    assert!(doc["SessionToken"].as_str().is_some());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the lock died with its holder: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(w.prompts(), 2);
+    assert_eq!(fake.calls("GetSessionToken").len(), 1);
+}
+
+#[test]
+fn a_waiter_gives_up_after_the_prompt_timeout_plus_30_seconds() {
+    let fake = sts(None);
+    let w = World::new(fake.url(), "123456\n");
+    w.setup("blue", ROLE, &[]);
+    // The holder may ask for 60 s; this waiter's own timeout is 1 s.
+    let mut holder = start_holder(&w, "60");
+    let started = std::time::Instant::now();
+    let o = run_with_input(
+        w.env
+            .command(BIN)
+            .args(["credential-process", "blue"])
+            .env("CROSSROLE_MFA_PROMPT_TIMEOUT", "1"),
+        None,
+    );
+    let took = started.elapsed();
+    fails_with(
+        &o,
+        &["gave up after 31 seconds", "MFA code", "profile `blue`"],
+    );
+    assert!(
+        took >= std::time::Duration::from_secs(31) && took < std::time::Duration::from_secs(45),
+        "{took:?}"
+    );
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(w.prompts(), 1, "the waiter never asked");
+}
+
+#[test]
+fn a_code_program_that_fails_or_hangs_is_a_clear_error() {
+    let fake = sts(None);
+    let w = World::new(fake.url(), "123456\n");
+    w.setup("blue", ROLE, &[]);
+    let failing = w.env.tmp.path().join("bin/failing");
+    std::fs::write(
+        &failing,
+        "#!/bin/sh\necho 'no YubiKey detected' >&2\nexit 2\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&failing, std::fs::Permissions::from_mode(0o755)).unwrap();
+    w.env.set_profile_key(
+        "blue",
+        "crossrole_mfa_process",
+        Some(failing.to_str().unwrap()),
+    );
+    fails_with(
+        &w.env.crossrole(&["credential-process", "blue"], None),
+        &["exit status 2", "no YubiKey detected"],
+    );
+    w.env
+        .set_profile_key("blue", "crossrole_mfa_process", Some("sleep 30"));
+    let started = std::time::Instant::now();
+    let o = run_with_input(
+        w.env
+            .command(BIN)
+            .args(["credential-process", "blue"])
+            .env("CROSSROLE_MFA_PROMPT_TIMEOUT", "2"),
+        None,
+    );
+    fails_with(&o, &["no answer within 2 seconds"]);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(fake.calls("GetSessionToken").is_empty());
+}
+
+#[test]
+fn doctor_checks_the_configured_prompt() {
+    let fake = sts(None);
+    let w = World::new(fake.url(), "123456\n");
+    w.setup("blue", ROLE, &[]);
+    let out = stdout(&w.env.crossrole(&["doctor", "--offline"], None));
+    assert!(
+        out.contains("[ok  ] MFA prompt for profile blue (process): codes come from"),
+        "{out}"
+    );
+    w.env
+        .set_profile_key("blue", "crossrole_mfa_process", Some("/nonexistent/otp"));
+    let o = w.env.crossrole(&["doctor", "--offline"], None);
+    assert!(!o.status.success());
+    assert!(
+        stdout(&o).contains("[FAIL] MFA prompt for profile blue (process): the code program `/nonexistent/otp` is not found"),
+        "{}",
+        stdout(&o)
+    );
+    w.env
+        .set_profile_key("blue", "crossrole_mfa_prompt", Some("zenity"));
+    let out = stdout(&w.env.crossrole(&["doctor", "--offline"], None));
+    assert!(
+        out.contains("[FAIL] MFA prompt for profile blue (zenity)")
+            && (out.contains("no desktop display") || out.contains("not installed")),
+        "{out}"
+    );
 }
