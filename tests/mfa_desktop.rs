@@ -115,11 +115,14 @@ impl Watcher {
                         Answer::Ignore => {}
                         Answer::Type(code) => {
                             xdotool(&display, &["windowfocus", "--sync", id]);
+                            // Keys sent before GTK has focused the entry are lost.
+                            std::thread::sleep(Duration::from_millis(300));
                             xdotool(&display, &["type", "--delay", "20", code]);
                             xdotool(&display, &["key", "Return"]);
                         }
                         Answer::Cancel => {
                             xdotool(&display, &["windowfocus", "--sync", id]);
+                            std::thread::sleep(Duration::from_millis(300));
                             xdotool(&display, &["key", "Escape"]);
                         }
                     }

@@ -29,6 +29,11 @@ impl Driver for Zenity {
         let out = run(env, "zenity", &args, &[], backstop, self.what())?;
         match out.status {
             Some(0) => first_line(&out.stdout).ok_or(PromptError::Cancelled(self.what())),
+            // zenity also exits 1 when it cannot show anything at all.
+            Some(1) if lost_display(&out.stderr) => Err(PromptError::Failed(format!(
+                "zenity cannot use the display{}",
+                stderr_note(&out.stderr)
+            ))),
             Some(1) => Err(PromptError::Cancelled(self.what())),
             Some(5) => Err(PromptError::TimedOut(self.what(), secs)),
             status => Err(PromptError::Failed(format!(
@@ -46,4 +51,9 @@ pub fn dialog_text(req: &CodeRequest<'_>) -> String {
         "{again}Enter the MFA code for AWS profile {}\n({})",
         req.profile, req.serial
     )
+}
+
+/// GTK's words for a display it cannot open or lost (exit status 1, as a cancel).
+fn lost_display(stderr: &str) -> bool {
+    stderr.contains("cannot open display") || stderr.contains("X server")
 }
