@@ -1,7 +1,8 @@
-//! The two STS calls crossrole makes: GetCallerIdentity (is this key valid,
-//! which account) and AssumeRole. The SDK client, its TLS stack and the async
-//! runtime are built only here, only when a call is needed: the cached path
-//! never pays for them.
+//! The STS calls crossrole makes: GetCallerIdentity (is this key valid,
+//! which account), AssumeRole (with the long-term key, or chained from an
+//! MFA session) and GetSessionToken (the MFA session). The SDK client, its
+//! TLS stack and the async runtime are built only here, only when a call is
+//! needed: the cached path never pays for them.
 //!
 //! Credentials are passed explicitly; there is no default credential chain and
 //! no EC2 metadata lookup. Timeouts and retries are bounded so a dead endpoint
