@@ -45,6 +45,12 @@ install_test_deps() {
   want_cmd keyctl keyutils
   want_cmd hyperfine hyperfine
   want_cmd script bsdutils
+  want_cmd setsid util-linux        # MFA desktop tests: callers with no terminal
+  want_cmd Xvfb xvfb
+  want_cmd zenity zenity
+  want_cmd xdotool xdotool
+  want_cmd xwd x11-apps             # the README's MFA dialog screenshot
+  want_cmd convert imagemagick
   [ -x /usr/bin/time ] || need_apt+=(time)   # peak RSS in bench/run.sh
   if ((${#need_apt[@]})); then
     if command -v apt-get >/dev/null 2>&1; then

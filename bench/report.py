@@ -409,6 +409,19 @@ def main():
     w("")
 
     # Targets
+    # Case 7 (MFA; only with --only 7)
+    c7 = load_case(raw, "case7-mfa-cold")
+    if c7:
+        w("## Case 7: cold role session from a cached MFA session")
+        w("")
+        w("`bluemfa` is the same role with an MFA serial: its role session is an AssumeRole signed with "
+          "the cached MFA session (one STS call, no prompt); `blue` is the cold case of case 2. Both role "
+          "sessions are removed before every run; moto runs without IAM enforcement for both (it rejects "
+          "its own GetSessionToken keys under it). Target: within 1.2× of the cold case.")
+        w("")
+        w(table(c7, "crossrole credential-process blue (cold)"))
+        w("")
+
     w("## Targets")
     w("")
     w("Status is judged on medians (wall time). The cross-check column gives the same comparison on "

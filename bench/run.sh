@@ -9,7 +9,8 @@
 #                 dependency tree (separate CARGO_TARGET_DIR; takes minutes)
 #   --skip-peers  skip case 5 (pip install of awsume into a private venv)
 #   --keep        keep the temp world (HOME, keyrings, logs) for inspection
-#   --only LIST   run only these cases (comma-separated numbers, e.g. 1,4)
+#   --only LIST   run only these cases (comma-separated numbers, e.g. 1,4;
+#                 case 7, MFA, runs only when asked: --only 7)
 #
 # BENCH_HOOK, if set, is run with bash inside the world (daemons up, setup
 # done; TMP BIN AWS PY MOTO_URL PROXY_URL ROLE_ARN NATIVE_CREDS BENCH_DIR set)
@@ -662,6 +663,33 @@ case6() { # size and memory
   done
 }
 
+# Turns moto's IAM enforcement on (0) or off (inf).
+moto_auth() {
+  "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/moto-api/reset-auth", data=sys.argv[2].encode(), headers={"Content-Type": "text/plain"}, method="POST")).read()' "$MOTO_URL" "$1"
+}
+
+case7() { # cold role session signed with a cached MFA session vs today's cold case
+  use_variant kernel
+  [ -n "${CLEAR[kernel]:-}" ] || { val "skipped_case7-mfa-cold" "no working way to empty the cache"; return 0; }
+  export BENCH_CLEAR_METHOD="${CLEAR[kernel]}"
+  # bluemfa: the same role, with an MFA serial; its code comes from a program.
+  printf '#!/bin/sh\necho 123456\n' >"$TMP/mfa-code"
+  chmod 700 "$TMP/mfa-code"
+  "$BIN" setup --target-profile bluemfa --role-arn "$ROLE_ARN" --region eu-west-1 --no-verify \
+    --mfa-serial arn:aws:iam::111111111111:mfa/bench --mfa-process "$TMP/mfa-code" >>"$LOG" 2>&1 </dev/null
+  printf '#!/bin/sh\nbash %s blue && bash %s bluemfa\n' "$(q "$BENCH_DIR/clear_sessions.sh")" "$(q "$BENCH_DIR/clear_sessions.sh")" >"$TMP/clear-both"
+  # moto rejects its own GetSessionToken keys under IAM enforcement: both
+  # commands run without it, so the comparison stays fair.
+  moto_auth inf
+  trap 'moto_auth 0' EXIT
+  bash "$TMP/clear-both"
+  preflight "case7-mfa-cold" "$BIN" credential-process bluemfa # gets and caches the MFA session
+  hf "case7-mfa-cold" "$K_COLD" "$W_COLD" "$R_COLD" -N \
+    --prepare "bash $(q "$TMP/clear-both")" \
+    -n "crossrole credential-process blue (cold)" "$(q "$BIN") credential-process blue" \
+    -n "crossrole credential-process bluemfa (cold, from the cached MFA session)" "$(q "$BIN") credential-process bluemfa"
+}
+
 if [ -n "${BENCH_HOOK:-}" ]; then
   say "running BENCH_HOOK"
   TMP="$TMP" BIN="$BIN" AWS="$AWS" PY="$PY" MOTO_URL="$MOTO_URL" PROXY_URL="$PROXY_URL" ROLE_ARN="$ROLE_ARN" \
@@ -675,6 +703,7 @@ if wanted 3; then run_case case3 case3; fi
 if wanted 4; then run_case case4 case4; fi
 if wanted 5; then run_case case5 case5; fi
 if wanted 6; then run_case case6 case6; fi
+if wanted 7; then run_case case7 case7; fi
 
 # --- 6. optional cold build (last: it loads the machine for minutes) ---------
 if [ "$COLD_BUILD" = 1 ]; then

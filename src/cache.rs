@@ -61,8 +61,9 @@ pub fn is_fresh(session: &Session, now: OffsetDateTime) -> bool {
 
 pub enum Lookup {
     Fresh(Session),
-    /// Present but inside the refresh window (or expired).
-    Stale,
+    /// Present but inside the refresh window (or expired); kept so that a
+    /// refresh that cannot happen may still serve it (see `crate::stale`).
+    Stale(Session),
     Missing,
     /// Unreadable or corrupt: dropped from the store.
     Dropped,
@@ -80,7 +81,7 @@ pub fn lookup(store: &dyn SessionStore, key: &str, now: OffsetDateTime) -> Looku
             Lookup::Dropped
         }
         Ok(s) if is_fresh(&s, now) => Lookup::Fresh(s),
-        Ok(_) => Lookup::Stale,
+        Ok(s) => Lookup::Stale(s),
         Err(_) => {
             let _ = store.delete(key);
             Lookup::Dropped
@@ -198,7 +199,7 @@ mod tests {
         // Inside the window: not served, but left for the refresh to replace.
         assert!(matches!(
             lookup(&store, &key, now + Duration::minutes(46)),
-            Lookup::Stale
+            Lookup::Stale(_)
         ));
         assert!(store.get(&key).unwrap().is_some());
 

@@ -318,6 +318,7 @@ mod tests {
                 Box::new(|_| unreachable!("no session store")),
             ),
             self_exe: "/bin/crossrole".into(),
+            prompter: &crate::mfa::prompt::SystemPrompter,
         };
         let role = |name: &str| match read_managed(&config, &deps.paths.config_file, name) {
             Ok(ManagedProfile::Role(r)) => r,

@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Put the source (green) key in the OS keyring and write both profiles to ~/.aws/config
-    Setup(SetupArgs),
+    Setup(Box<SetupArgs>),
     /// Print credentials for PROFILE as credential_process JSON (called by the AWS CLI)
     #[command(name = "credential-process")]
     CredentialProcess(CredentialProcessArgs),
@@ -58,6 +58,9 @@ pub struct ExecArgs {
     /// Drop the cached session and ask STS for a new one first
     #[arg(long)]
     pub refresh: bool,
+    /// For a key profile: the long-term key itself instead of a GetSessionToken session
+    #[arg(long)]
+    pub no_session: bool,
     /// The command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
@@ -78,6 +81,9 @@ pub struct ExportArgs {
     /// `env` for shell exports, `json` for the credential_process document
     #[arg(long, value_enum, default_value_t = ExportFormat::Env)]
     pub format: ExportFormat,
+    /// For a key profile: the long-term key itself instead of a GetSessionToken session
+    #[arg(long)]
+    pub no_session: bool,
 }
 
 #[derive(Args, Debug)]
@@ -91,6 +97,9 @@ pub struct ListArgs {
 pub struct ClearArgs {
     /// Only this profile's sessions
     pub profile: Option<String>,
+    /// Drop MFA sessions too (the next call asks for a code again)
+    #[arg(long)]
+    pub mfa: bool,
 }
 
 #[derive(Args, Debug)]
@@ -198,6 +207,15 @@ pub struct SetupArgs {
     /// Confirm without a terminal: with --import-credentials on the keyutils backend, delete the plaintext key although the kernel keyring does not survive a reboot
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// MFA session length: 900-129600 seconds [default: 28800]; 0 asks a code for each role session
+    #[arg(long, value_name = "N")]
+    pub mfa_session_seconds: Option<String>,
+    /// How MFA codes are asked: auto, terminal, zenity, kdialog, osascript, process [default: auto]
+    #[arg(long, value_name = "KIND")]
+    pub mfa_prompt: Option<String>,
+    /// With --mfa-prompt process: the command that prints the code (run without a shell)
+    #[arg(long, value_name = "CMD")]
+    pub mfa_process: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -12,9 +12,11 @@ use crate::env::Env;
 use crate::error::Result;
 use crate::paths::Paths;
 use crate::secrets::{SecretStore, SessionStore};
-use crate::sts::{AssumeRoleRequest, Identity, StsError, StsTarget};
+use crate::sts::{AssumeRoleRequest, Identity, SessionTokenRequest, StsError, StsTarget};
 
-/// The two STS calls, behind a trait so command logic can be tested offline.
+/// The STS calls, behind a trait so command logic can be tested offline.
+/// The MFA-session calls have defaults so that a fake which never needs them
+/// stays small; the real STS implements every one.
 pub trait Sts {
     fn get_caller_identity(
         &self,
@@ -27,6 +29,26 @@ pub trait Sts {
         target: &StsTarget,
         req: &AssumeRoleRequest<'_>,
     ) -> Result<Session, StsError>;
+    fn get_session_token(
+        &self,
+        _key: &LongTermKey,
+        _target: &StsTarget,
+        _req: &SessionTokenRequest<'_>,
+    ) -> Result<Session, StsError> {
+        Err(StsError::Setup(
+            "this STS cannot make GetSessionToken calls".into(),
+        ))
+    }
+    fn assume_role_with_session(
+        &self,
+        _session: &Session,
+        _target: &StsTarget,
+        _req: &AssumeRoleRequest<'_>,
+    ) -> Result<Session, StsError> {
+        Err(StsError::Setup(
+            "this STS cannot make AssumeRole calls with a session".into(),
+        ))
+    }
 }
 
 /// The real STS, through the AWS SDK.
@@ -48,6 +70,24 @@ impl Sts for AwsSts {
         req: &AssumeRoleRequest<'_>,
     ) -> Result<Session, StsError> {
         crate::sts::assume_role(key, target, req)
+    }
+
+    fn get_session_token(
+        &self,
+        key: &LongTermKey,
+        target: &StsTarget,
+        req: &SessionTokenRequest<'_>,
+    ) -> Result<Session, StsError> {
+        crate::sts::get_session_token(key, target, req)
+    }
+
+    fn assume_role_with_session(
+        &self,
+        session: &Session,
+        target: &StsTarget,
+        req: &AssumeRoleRequest<'_>,
+    ) -> Result<Session, StsError> {
+        crate::sts::assume_role_with_session(session, target, req)
     }
 }
 
@@ -102,6 +142,8 @@ pub struct Deps<'a> {
     pub clock: &'a dyn Clock,
     pub sts: &'a dyn Sts,
     pub stores: Stores,
+    /// Asks for MFA codes (the configured driver; tests count the questions).
+    pub prompter: &'a dyn crate::mfa::prompt::Prompter,
     /// The absolute path written into `credential_process`.
     pub self_exe: PathBuf,
 }

@@ -16,6 +16,7 @@ pub mod env;
 pub mod error;
 pub mod keys;
 pub mod lock;
+pub mod mfa;
 pub mod paths;
 pub mod process_line;
 pub mod profile;
@@ -23,6 +24,7 @@ pub mod prompt;
 pub mod resolve;
 pub mod role_session;
 pub mod secrets;
+pub mod stale;
 pub mod sts;
 pub mod sts_errors;
 pub mod sys;
@@ -43,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let _report = DirectReport(env.get("CROSSROLE_DEBUG_DIRECT").is_some());
     let clock = clock::SystemClock;
     let sts = deps::AwsSts;
+    let prompter = mfa::prompt::SystemPrompter;
     // Built only by the commands that need files, keyring or network, so that
     // `policy` or `completions` work even without HOME.
     let deps = || -> anyhow::Result<deps::Deps<'_>> {
@@ -55,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             clock: &clock,
             sts: &sts,
             stores: deps::Stores::real(),
+            prompter: &prompter,
             self_exe,
         })
     };
@@ -67,7 +71,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sys::disable_core_dumps();
             sys::ignore_file_size_signal();
             let deps = deps()?;
-            let input = commands::setup_input::from_args(args, &deps)?;
+            let input = commands::setup_input::from_args(*args, &deps)?;
             commands::setup::run(&deps, input, &mut stdout)?;
         }
         Command::Exec(args) => {
@@ -81,6 +85,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &deps()?,
                 profile_arg(&args.profile)?,
                 args.format,
+                args.no_session,
                 &mut stdout,
             )?;
         }
@@ -90,7 +95,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Clear(args) => {
             let profile = args.profile.as_deref().map(profile_arg).transpose()?;
-            commands::clear::run(&deps()?, profile, &mut stdout)?
+            commands::clear::run(&deps()?, profile, args.mfa, &mut stdout)?
         }
         Command::Remove(args) => {
             sys::disable_core_dumps();

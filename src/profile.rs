@@ -66,7 +66,8 @@ pub fn read_managed(
             &RoleFlags::default(),
             NativeKeys::Ignore,
         )?)),
-        None if profile.properties.keys().any(|k| k.starts_with("crossrole_")) => Err(Error::Usage(format!(
+        // A key profile may carry its own MFA settings (`crossrole_mfa_*`).
+        None if profile.properties.keys().any(|k| k.starts_with("crossrole_") && !k.starts_with("crossrole_mfa_")) => Err(Error::Usage(format!(
             "profile `{name}` has crossrole_* settings but no {KEY_ROLE_ARN}; add it, or re-run `crossrole setup --target-profile {name} --role-arn ARN`"
         ))),
         None => Ok(ManagedProfile::Key {

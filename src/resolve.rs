@@ -57,11 +57,40 @@ pub struct Resolved {
     pub region: Option<String>,
 }
 
+/// What a key profile hands out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyUse {
+    /// credential-process: the MFA session where the profile has
+    /// `crossrole_mfa_serial` (so its own calls carry MFA), else the key.
+    Process,
+    /// exec / export: a GetSessionToken session (the MFA session where there
+    /// is a serial), never the long-term key.
+    Session,
+    /// exec / export --no-session: the long-term key.
+    LongTerm,
+}
+
+/// The credentials credential-process serves.
 pub fn profile_credentials(deps: &Deps<'_>, profile: &str) -> Result<Resolved> {
+    credentials_for(deps, profile, KeyUse::Process)
+}
+
+pub fn credentials_for(deps: &Deps<'_>, profile: &str, key_use: KeyUse) -> Result<Resolved> {
     let config = AwsFile::load(&deps.paths.config_file, FileKind::Config)?;
     let creds = match read_managed(&config, &deps.paths.config_file, profile)? {
         ManagedProfile::Key { profile } => {
-            Creds::Key(crate::keys::load(deps.stores.secret(deps.env)?, &profile)?)
+            let session = match key_use {
+                KeyUse::LongTerm => false,
+                KeyUse::Session => true,
+                KeyUse::Process => crate::mfa::key_profile_serial(&config, &profile)?.is_some(),
+            };
+            if session {
+                Creds::Session(crate::mfa::session::for_key_profile(
+                    deps, &config, &profile,
+                )?)
+            } else {
+                Creds::Key(crate::keys::load(deps.stores.secret(deps.env)?, &profile)?)
+            }
         }
         ManagedProfile::Role(role) => {
             Creds::Session(crate::role_session::get(deps, &config, &role)?.0)

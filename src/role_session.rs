@@ -9,8 +9,9 @@ use crate::credentials::{LongTermKey, Session};
 use crate::deps::Deps;
 use crate::error::{Error, Result};
 use crate::lock::FileLock;
+use crate::mfa::session::{is_rejected_code, Signer};
 use crate::profile::{sts_target, RoleSettings};
-use crate::sts::AssumeRoleRequest;
+use crate::stale::RefreshError;
 use crate::sts_errors::{explain, Call};
 
 /// Where the session came from: whether a call cost an STS request (the
@@ -38,12 +39,34 @@ pub fn get(deps: &Deps<'_>, config: &AwsFile, role: &RoleSettings) -> Result<(Se
             id
         }
     };
-    let mut entry = cache::session_key(role, &key_id);
-    if let Lookup::Fresh(s) = cache_full::lookup(deps, sessions, &entry, deps.clock.now()) {
-        return Ok((s, Origin::Cache));
+    let entry = cache::session_key(role, &key_id);
+    let now = deps.clock.now();
+    let stale = match cache_full::lookup(deps, sessions, &entry, now) {
+        Lookup::Fresh(s) => return Ok((s, Origin::Cache)),
+        Lookup::Stale(s) => Some(s),
+        _ => None,
+    };
+    match refresh(deps, config, role, sessions, source, &key_id, entry) {
+        Ok(got) => Ok(got),
+        Err(e) => {
+            let what = format!("the session of profile `{}`", role.profile);
+            let s = crate::stale::serve_or_fail(stale, now, e, &what)?;
+            Ok((s, Origin::Cache))
+        }
     }
+}
 
-    let mut lock = FileLock::acquire(&deps.paths.runtime_dir, &entry)?;
+/// The refresh half of [`get`]: under the lock, re-check, then AssumeRole.
+fn refresh(
+    deps: &Deps<'_>,
+    config: &AwsFile,
+    role: &RoleSettings,
+    sessions: &dyn crate::secrets::SessionStore,
+    source: Option<LongTermKey>,
+    key_id: &str,
+    mut entry: String,
+) -> Result<(Session, Origin), RefreshError> {
+    let mut lock = lock(deps, role, &entry)?;
     if let Lookup::Fresh(s) = cache_full::lookup(deps, sessions, &entry, deps.clock.now()) {
         return Ok((s, Origin::Cache));
     }
@@ -65,12 +88,12 @@ pub fn get(deps: &Deps<'_>, config: &AwsFile, role: &RoleSettings) -> Result<(Se
         // new key first): look under its own lock, as above. The old lock
         // goes first, so no process ever waits holding another lock.
         drop(lock);
-        lock = FileLock::acquire(&deps.paths.runtime_dir, &entry)?;
+        lock = self::lock(deps, role, &entry)?;
         if let Lookup::Fresh(s) = cache_full::lookup(deps, sessions, &entry, deps.clock.now()) {
             return Ok((s, Origin::Cache));
         }
     }
-    let session = assume(deps, config, role, &source)?;
+    let session = assume_or_refresh_error(deps, config, role, &source)?;
     if let Err(e) = cache_full::store(deps, config, sessions, &entry, &session) {
         eprintln!(
             "crossrole: warning: could not cache the session for `{}` ({e}); the next call will ask STS again",
@@ -80,6 +103,19 @@ pub fn get(deps: &Deps<'_>, config: &AwsFile, role: &RoleSettings) -> Result<(Se
     // Held until the session is stored, so that waiting callers find it.
     drop(lock);
     Ok((session, Origin::Sts))
+}
+
+/// The per-session lock; a caller waits at most the MFA prompt's timeout
+/// plus 30 s behind another caller's refresh (which may be asking for a code).
+fn lock(deps: &Deps<'_>, role: &RoleSettings, entry: &str) -> Result<FileLock, RefreshError> {
+    let wait = crate::mfa::prompt::timeout(deps.env) + crate::mfa::prompt::WAITER_GRACE;
+    FileLock::acquire_within(&deps.paths.runtime_dir, entry, wait)?.ok_or_else(|| {
+        RefreshError::transient(Error::Other(format!(
+            "gave up after {} seconds waiting for another crossrole refreshing the session of profile `{}` (it may be waiting for an MFA code: answer its prompt, then try again)",
+            wait.as_secs(),
+            role.profile
+        )))
+    })
 }
 
 /// Drops every cached session of `profile`'s current settings (used before a forced refresh).
@@ -116,33 +152,62 @@ pub fn default_session_name(env: &crate::env::Env) -> String {
     name
 }
 
-/// One AssumeRole, bypassing the cache (asks for the MFA code if the role needs one).
+/// One AssumeRole, bypassing the cache. With an MFA serial it is signed with
+/// the MFA session (asked for once, cached and shared), or, where
+/// `crossrole_mfa_session_seconds = 0`, made with a fresh code.
 pub fn assume(
     deps: &Deps<'_>,
     config: &AwsFile,
     role: &RoleSettings,
     source: &LongTermKey,
 ) -> Result<Session> {
-    let mfa_code = match &role.mfa_serial {
-        Some(serial) => Some(ask_mfa_code(&role.profile, serial)?),
-        None => None,
-    };
+    assume_or_refresh_error(deps, config, role, source).map_err(Error::from)
+}
+
+fn assume_or_refresh_error(
+    deps: &Deps<'_>,
+    config: &AwsFile,
+    role: &RoleSettings,
+    source: &LongTermKey,
+) -> Result<Session, RefreshError> {
     let session_name = role
         .role_session_name
         .clone()
         .unwrap_or_else(|| default_session_name(deps.env));
     let target = sts_target(deps.env, config, &role.profile, Some(&role.source_profile));
-    let req = AssumeRoleRequest {
-        role_arn: &role.role_arn,
-        session_name: &session_name,
-        duration_seconds: role.duration_seconds,
-        external_id: role.external_id.as_deref(),
-        mfa_serial: role.mfa_serial.as_deref(),
-        mfa_code: mfa_code.as_deref().map(|s| s.as_str()),
-        source_identity: role.source_identity.as_deref(),
-    };
-    deps.sts.assume_role(source, &target, &req).map_err(|e| {
-        explain(
+    let duration = crate::mfa::session::role_duration(config, role);
+    let mut again = None;
+    let mut renewed_mfa_session = false;
+    loop {
+        let signer = crate::mfa::session::signer(deps, config, role, source, &target, again)?;
+        let req = crate::mfa::session::assume_request(role, &session_name, duration, &signer);
+        let result = match &signer {
+            Signer::Key(_) => deps.sts.assume_role(source, &target, &req),
+            Signer::Session(s) => deps.sts.assume_role_with_session(s, &target, &req),
+        };
+        let e = match result {
+            Ok(session) => return Ok(session),
+            Err(e) => e,
+        };
+        if signer.code().is_some() && again.is_none() && is_rejected_code(&e) {
+            again = Some(crate::mfa::session::REJECTED);
+            continue;
+        }
+        if matches!(signer, Signer::Session(_))
+            && !renewed_mfa_session
+            && matches!(
+                e.code(),
+                Some("ExpiredToken" | "InvalidClientTokenId" | "ExpiredTokenException")
+            )
+        {
+            // STS no longer takes the cached MFA session (revoked, or the
+            // clock was off): drop it and get a new one, once.
+            crate::mfa::session::forget_for(deps, role, &source.access_key_id);
+            renewed_mfa_session = true;
+            continue;
+        }
+        let transient = crate::stale::is_transient(&e);
+        let error = explain(
             e,
             &Call::AssumeRole {
                 profile: &role.profile,
@@ -151,26 +216,9 @@ pub fn assume(
                 key_id: &source.access_key_id,
                 mfa: role.mfa_serial.is_some(),
             },
-        )
-    })
-}
-
-fn ask_mfa_code(profile: &str, serial: &str) -> Result<zeroize::Zeroizing<String>> {
-    if !crate::prompt::has_tty() {
-        return Err(Error::Usage(format!(
-            "profile `{profile}` needs an MFA code ({serial}) and there is no terminal to ask on. Run `crossrole credential-process {profile} > /dev/null` or `crossrole exec {profile} -- true` once from a terminal: the session is then cached and used without asking until it nears expiry"
-        )));
+        );
+        return Err(RefreshError { error, transient });
     }
-    let code = crate::prompt::ask(&format!("MFA code for profile {profile} ({serial}): "))?;
-    check_mfa_code(&code)?;
-    Ok(zeroize::Zeroizing::new(code))
-}
-
-fn check_mfa_code(code: &str) -> Result<()> {
-    crate::validate::mfa_code(code).map_err(|e| {
-        // Characters, not bytes: "１２３４５６" is 6 characters, 18 bytes.
-        Error::Usage(format!("{e}; got {} characters", code.chars().count()))
-    })
 }
 
 #[cfg(test)]
@@ -189,7 +237,7 @@ mod tests {
     use crate::env::Env;
     use crate::paths::Paths;
     use crate::secrets::{Backend, SecretBytes, SecretStore, SessionStore};
-    use crate::sts::{Identity, StsError, StsTarget};
+    use crate::sts::{AssumeRoleRequest, Identity, StsError, StsTarget};
 
     /// An in-memory store, shared between clones (so that several `Deps`
     /// see the same entries, as processes share the keyring).
@@ -403,6 +451,7 @@ mod tests {
                     Box::new(move |_| Ok(Box::new(secrets.clone()) as Box<dyn SecretStore>)),
                     Box::new(move |_| Ok(Box::new(sessions.clone()) as Box<dyn SessionStore>)),
                 ),
+                prompter: &crate::mfa::prompt::SystemPrompter,
                 self_exe: "/usr/bin/crossrole".into(),
             };
             get(&deps, &self.config, role)
@@ -567,18 +616,6 @@ mod tests {
     }
 
     #[test]
-    fn mfa_code_errors_count_characters() {
-        let e = check_mfa_code("１２３４５６").unwrap_err().to_string();
-        assert!(
-            e.contains("6 digits") && e.contains("got 6 characters"),
-            "{e}"
-        );
-        let e = check_mfa_code("12ab").unwrap_err().to_string();
-        assert!(e.contains("got 4 characters"), "{e}");
-        assert!(check_mfa_code("123456").is_ok());
-    }
-
-    #[test]
     fn a_corrupt_entry_is_dropped_and_refreshed() {
         let w = World::new();
         w.get(&role());
@@ -695,6 +732,7 @@ mod tests {
                 Box::new(move |_| Ok(Box::new(secrets.clone()) as Box<dyn SecretStore>)),
                 Box::new(move |_| Ok(Box::new(sessions.clone()) as Box<dyn SessionStore>)),
             ),
+            prompter: &crate::mfa::prompt::SystemPrompter,
             self_exe: "/usr/bin/crossrole".into(),
         };
         forget(&deps, &role()).unwrap();

@@ -1,7 +1,8 @@
-//! The two STS calls crossrole makes: GetCallerIdentity (is this key valid,
-//! which account) and AssumeRole. The SDK client, its TLS stack and the async
-//! runtime are built only here, only when a call is needed: the cached path
-//! never pays for them.
+//! The STS calls crossrole makes: GetCallerIdentity (is this key valid,
+//! which account), AssumeRole (with the long-term key, or chained from an
+//! MFA session) and GetSessionToken (the MFA session). The SDK client, its
+//! TLS stack and the async runtime are built only here, only when a call is
+//! needed: the cached path never pays for them.
 //!
 //! Credentials are passed explicitly; there is no default credential chain and
 //! no EC2 metadata lookup. Timeouts and retries are bounded so a dead endpoint
@@ -45,6 +46,13 @@ pub struct AssumeRoleRequest<'a> {
     pub mfa_serial: Option<&'a str>,
     pub mfa_code: Option<&'a str>,
     pub source_identity: Option<&'a str>,
+}
+
+/// GetSessionToken: an MFA session (serial and code) or a plain one.
+pub struct SessionTokenRequest<'a> {
+    pub duration_seconds: Option<i32>,
+    pub mfa_serial: Option<&'a str>,
+    pub mfa_code: Option<&'a str>,
 }
 
 /// What went wrong, in terms a user can act on. `code` is the STS error code
@@ -159,6 +167,16 @@ fn sdk_credentials(key: &LongTermKey) -> Credentials {
         key.access_key_id.clone(),
         key.secret_access_key.expose().to_string(),
         None,
+        None,
+        "crossrole",
+    )
+}
+
+fn session_credentials(s: &Session) -> Credentials {
+    Credentials::new(
+        s.access_key_id.clone(),
+        s.secret_access_key.expose().to_string(),
+        Some(s.session_token.expose().to_string()),
         None,
         "crossrole",
     )
@@ -286,7 +304,24 @@ pub fn assume_role(
     target: &StsTarget,
     req: &AssumeRoleRequest<'_>,
 ) -> Result<Session, StsError> {
-    let creds = sdk_credentials(key);
+    assume_role_as(sdk_credentials(key), target, req)
+}
+
+/// AssumeRole signed with temporary credentials (an MFA session): role
+/// chaining, so AWS caps the session at one hour.
+pub fn assume_role_with_session(
+    signer: &Session,
+    target: &StsTarget,
+    req: &AssumeRoleRequest<'_>,
+) -> Result<Session, StsError> {
+    assume_role_as(session_credentials(signer), target, req)
+}
+
+fn assume_role_as(
+    creds: Credentials,
+    target: &StsTarget,
+    req: &AssumeRoleRequest<'_>,
+) -> Result<Session, StsError> {
     let rt = runtime()?;
     rt.block_on(async {
         let client = client(target, &creds)?;
@@ -301,24 +336,51 @@ pub fn assume_role(
             call = call.serial_number(serial).token_code(code);
         }
         let out = call.send().await.map_err(|e| classify(e, target))?;
-        let c = out.credentials().ok_or_else(|| StsError::BadResponse {
-            detail: "AssumeRole answered without credentials".into(),
-        })?;
-        let expiration =
-            OffsetDateTime::from_unix_timestamp(c.expiration().secs()).map_err(|_| {
-                StsError::BadResponse {
-                    detail: "AssumeRole answered with an impossible expiration time".into(),
-                }
-            })?;
-        let session = Session {
-            access_key_id: c.access_key_id().to_string(),
-            secret_access_key: Secret::new(c.secret_access_key().to_string()),
-            session_token: Secret::new(c.session_token().to_string()),
-            expiration,
-        };
-        check_session(&session, OffsetDateTime::now_utc())?;
-        Ok(session)
+        session_from(out.credentials(), "AssumeRole")
     })
+}
+
+/// GetSessionToken with the long-term key (and the MFA code, if any).
+pub fn get_session_token(
+    key: &LongTermKey,
+    target: &StsTarget,
+    req: &SessionTokenRequest<'_>,
+) -> Result<Session, StsError> {
+    let creds = sdk_credentials(key);
+    let rt = runtime()?;
+    rt.block_on(async {
+        let client = client(target, &creds)?;
+        let mut call = client
+            .get_session_token()
+            .set_duration_seconds(req.duration_seconds);
+        if let (Some(serial), Some(code)) = (req.mfa_serial, req.mfa_code) {
+            call = call.serial_number(serial).token_code(code);
+        }
+        let out = call.send().await.map_err(|e| classify(e, target))?;
+        session_from(out.credentials(), "GetSessionToken")
+    })
+}
+
+fn session_from(
+    c: Option<&aws_sdk_sts::types::Credentials>,
+    call: &str,
+) -> Result<Session, StsError> {
+    let c = c.ok_or_else(|| StsError::BadResponse {
+        detail: format!("{call} answered without credentials"),
+    })?;
+    let expiration = OffsetDateTime::from_unix_timestamp(c.expiration().secs()).map_err(|_| {
+        StsError::BadResponse {
+            detail: format!("{call} answered with an impossible expiration time"),
+        }
+    })?;
+    let session = Session {
+        access_key_id: c.access_key_id().to_string(),
+        secret_access_key: Secret::new(c.secret_access_key().to_string()),
+        session_token: Secret::new(c.session_token().to_string()),
+        expiration,
+    };
+    check_session(&session, OffsetDateTime::now_utc())?;
+    Ok(session)
 }
 
 /// The SDK's XML reader is lenient: a truncated or garbled answer can come

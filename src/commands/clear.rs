@@ -8,7 +8,7 @@ use crate::deps::Deps;
 use crate::error::{Error, Result};
 use crate::secrets::SESSION_PREFIX;
 
-pub fn run(deps: &Deps<'_>, profile: Option<&str>, out: &mut dyn Write) -> Result<()> {
+pub fn run(deps: &Deps<'_>, profile: Option<&str>, mfa: bool, out: &mut dyn Write) -> Result<()> {
     if let Some(p) = profile {
         known_profile(deps, p)?;
     }
@@ -16,7 +16,14 @@ pub fn run(deps: &Deps<'_>, profile: Option<&str>, out: &mut dyn Write) -> Resul
     let whose = profile
         .map(|p| format!(" of profile {p}"))
         .unwrap_or_default();
-    writeln!(out, "cleared {n} cached session(s){whose}")
+    let mut text = format!("cleared {n} cached session(s){whose}\n");
+    if mfa {
+        let m = clear_mfa_sessions(deps, profile)?;
+        text.push_str(&format!(
+            "cleared {m} MFA session(s){whose}; the next call asks for a code again\n"
+        ));
+    }
+    out.write_all(text.as_bytes())
         .map_err(|e| Error::io("cannot write", "stdout", e))
 }
 
@@ -39,6 +46,26 @@ fn known_profile(deps: &Deps<'_>, profile: &str) -> Result<()> {
     )))
 }
 
+/// Drops MFA (and key-profile) sessions: all, or those made with the key of
+/// `profile` (a key profile, or a role profile's source).
+fn clear_mfa_sessions(deps: &Deps<'_>, profile: Option<&str>) -> Result<usize> {
+    let sessions = deps.stores.sessions(deps.env)?;
+    let source = match profile {
+        None => None,
+        Some(p) => {
+            let config = crate::awsfile::AwsFile::load(
+                &deps.paths.config_file,
+                crate::awsfile::FileKind::Config,
+            )?;
+            match crate::profile::read_managed(&config, &deps.paths.config_file, p)? {
+                crate::profile::ManagedProfile::Key { profile } => Some(profile),
+                crate::profile::ManagedProfile::Role(r) => Some(r.source_profile),
+            }
+        }
+    };
+    crate::mfa::session::clear(sessions, source.as_deref())
+}
+
 /// Deletes the cached sessions of `profile` (all profiles if None); returns how many.
 pub fn clear_sessions(deps: &Deps<'_>, profile: Option<&str>) -> Result<usize> {
     let sessions = deps.stores.sessions(deps.env)?;
@@ -48,6 +75,10 @@ pub fn clear_sessions(deps: &Deps<'_>, profile: Option<&str>) -> Result<usize> {
     };
     let mut n = 0;
     for name in sessions.names()? {
+        // MFA sessions stay: dropping them would cost a code (`clear --mfa`).
+        if name.starts_with(crate::mfa::session::MFA_PREFIX) {
+            continue;
+        }
         if name.starts_with(&prefix) && sessions.delete(&name)? {
             n += 1;
         }

@@ -110,6 +110,7 @@ pub fn run(
     let mut role_profiles = Vec::new();
     for name in &names {
         check_profile_lines(&mut r, deps, &config, name)?;
+        check_mfa_prompt(&mut r, deps, &config, name)?;
         match read_managed(&config, config_path, name) {
             Ok(ManagedProfile::Key { profile }) => key_profiles.push(profile),
             Ok(ManagedProfile::Role(role)) => {
@@ -257,6 +258,34 @@ pub fn run(
         check_role(&mut r, deps, &config, role, key)?;
     }
     finish(r)
+}
+
+/// For a profile with an MFA serial: can its prompt reach the person here?
+fn check_mfa_prompt(
+    r: &mut Report<'_>,
+    deps: &Deps<'_>,
+    config: &AwsFile,
+    name: &str,
+) -> Result<()> {
+    use crate::mfa::doctor::Level;
+    let has_serial = config
+        .profile(name)
+        .is_some_and(|p| p.get(crate::profile::KEY_MFA_SERIAL).is_some());
+    if !has_serial {
+        return Ok(());
+    }
+    let settings = match crate::mfa::MfaSettings::of_profile(config, name) {
+        Ok(s) => s,
+        Err(e) => return r.line(Status::Fail, &e.to_string(), None),
+    };
+    let (level, what, fix) =
+        crate::mfa::doctor::check_prompt(deps.env, &settings, name, crate::prompt::has_tty());
+    let status = match level {
+        Level::Ok => Status::Ok,
+        Level::Warn => Status::Warn,
+        Level::Fail => Status::Fail,
+    };
+    r.line(status, &what, fix.as_deref())
 }
 
 fn finish(r: Report<'_>) -> Result<ExitCode> {

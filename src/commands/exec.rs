@@ -68,13 +68,21 @@ pub fn run(deps: &Deps<'_>, args: &ExecArgs) -> Result<ExitCode> {
             &deps.paths.config_file,
             crate::awsfile::FileKind::Config,
         )?;
-        if let crate::profile::ManagedProfile::Role(role) =
-            crate::profile::read_managed(&config, &deps.paths.config_file, &args.profile)?
-        {
-            crate::role_session::forget(deps, &role)?;
+        match crate::profile::read_managed(&config, &deps.paths.config_file, &args.profile)? {
+            crate::profile::ManagedProfile::Role(role) => crate::role_session::forget(deps, &role)?,
+            // A key profile's session is its GetSessionToken (or MFA) session.
+            crate::profile::ManagedProfile::Key { profile } if !args.no_session => {
+                crate::mfa::session::clear(deps.stores.sessions(deps.env)?, Some(&profile))?;
+            }
+            crate::profile::ManagedProfile::Key { .. } => {}
         }
     }
-    let resolved = crate::resolve::profile_credentials(deps, &args.profile)?;
+    let key_use = if args.no_session {
+        crate::resolve::KeyUse::LongTerm
+    } else {
+        crate::resolve::KeyUse::Session
+    };
+    let resolved = crate::resolve::credentials_for(deps, &args.profile, key_use)?;
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::Usage("give the command to run after `--`".into()));
     };

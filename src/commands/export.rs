@@ -6,15 +6,21 @@ use std::io::Write;
 use crate::cli::ExportFormat;
 use crate::deps::Deps;
 use crate::error::{Error, Result};
-use crate::resolve::Resolved;
+use crate::resolve::{KeyUse, Resolved};
 
 pub fn run(
     deps: &Deps<'_>,
     profile: &str,
     format: ExportFormat,
+    no_session: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let resolved = crate::resolve::profile_credentials(deps, profile)?;
+    let key_use = if no_session {
+        KeyUse::LongTerm
+    } else {
+        KeyUse::Session
+    };
+    let resolved = crate::resolve::credentials_for(deps, profile, key_use)?;
     let text = match format {
         ExportFormat::Json => {
             let mut doc = resolved.creds.process_json();

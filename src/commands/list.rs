@@ -55,7 +55,7 @@ pub fn run(deps: &Deps<'_>, json: bool, out: &mut dyn Write) -> Result<()> {
             deps.paths.config_file.display()
         )
     } else {
-        table(&rows)
+        table(&rows) + &mfa_table(deps)
     };
     out.write_all(text.as_bytes())
         .map_err(|e| Error::io("cannot write", "stdout", e))
@@ -193,6 +193,34 @@ fn table(rows: &[Row]) -> String {
     let mut out = line(header.iter().map(|h| h.to_string()).collect());
     for c in cells {
         out.push_str(&line(c.to_vec()));
+    }
+    out
+}
+
+/// The cached MFA sessions, each shared by the profiles with its source and serial.
+fn mfa_table(deps: &Deps<'_>) -> String {
+    let Ok(store) = deps.stores.sessions(deps.env) else {
+        return String::new();
+    };
+    let listed = crate::mfa::session::list(store);
+    if listed.is_empty() {
+        return String::new();
+    }
+    let now = deps.clock.now();
+    let mut out = String::from("\nMFA SESSION OF  SERIAL  KEY  TIME LEFT\n");
+    for m in listed {
+        let left = (m.expiration - now).whole_minutes().max(0);
+        let state = if left > cache::REFRESH_WINDOW.whole_minutes() {
+            format!("valid, {} left", human_minutes(left))
+        } else {
+            format!("refresh due ({} left)", human_minutes(left))
+        };
+        out.push_str(&format!(
+            "{}  {}  {}  {state}\n",
+            m.source_profile,
+            m.serial,
+            mask_key_id(&m.source_key_id)
+        ));
     }
     out
 }

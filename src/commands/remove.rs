@@ -114,6 +114,10 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
         }
         if let Ok(sessions) = deps.stores.sessions(deps.env) {
             let _ = sessions.delete(&cache::key_id_index_name(profile));
+            // Sessions made with the key (MFA and plain GetSessionToken) go with it.
+            if let Ok(n @ 1..) = crate::mfa::session::clear(sessions, Some(profile)) {
+                report.push(format!("cleared {n} MFA / key-profile session(s)"));
+            }
         }
     }
     let path = &deps.paths.config_file;

@@ -49,6 +49,12 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
         .transpose()
         .map_err(usage("--duration-seconds"))?;
 
+    let mfa = crate::mfa::setup::MfaFlags::from_args(
+        a.mfa_session_seconds.as_deref(),
+        a.mfa_prompt.as_deref(),
+        a.mfa_process.as_deref(),
+    )?;
+
     // What the questions depend on is read only when there is someone to ask.
     let config = if interactive {
         Some(awsfile::AwsFile::load(
@@ -142,6 +148,7 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
         key_source,
         verify: !a.no_verify,
         yes: a.yes,
+        mfa,
     })
 }
 

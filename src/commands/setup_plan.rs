@@ -47,6 +47,8 @@ pub struct SetupInput {
     pub verify: bool,
     /// `--yes`: confirms what setup would otherwise ask on a terminal.
     pub yes: bool,
+    /// `--mfa-session-seconds`, `--mfa-prompt`, `--mfa-process`.
+    pub mfa: crate::mfa::setup::MfaFlags,
 }
 
 /// What setup reads before deciding anything.
@@ -301,6 +303,9 @@ pub fn plan(input: &SetupInput, snap: &Snapshot, env: &Env, self_exe: &Path) -> 
             config.touched(config.file.header_of(name));
         }
     }
+    if crate::mfa::setup::apply(&mut config.file, tgt, &input.mfa, &role, &mut notes)? {
+        config.touched(config.file.header_of(tgt));
+    }
     let removals = NATIVE_ROLE_KEYS
         .iter()
         .chain(STATIC_KEYS.iter())
@@ -462,6 +467,7 @@ mod tests {
             key_source,
             verify: false,
             yes: false,
+            mfa: Default::default(),
         }
     }
 

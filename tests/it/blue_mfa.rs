@@ -18,7 +18,9 @@ const SERIAL: &str = "arn:aws:iam::111111111111:mfa/s3-prod-user";
 /// Runs N copies of a command in a new session whose controlling terminal is
 /// a fresh pty. Each copy's stdin is /dev/null and its stdout/stderr are
 /// pipes (not the pty), as when the AWS CLI runs credential_process. Every
-/// time one more "MFA code" prompt shows on the pty, ANSWER is typed.
+/// time one more "MFA code" prompt shows on the pty, ANSWER is typed
+/// (ANSWER may be several answers split by `|`: the n-th prompt gets the
+/// n-th, the last one repeating).
 /// Prints {"prompts": n, "tty": text, "results": [{status, stdout, stderr}]}.
 ///
 /// usage: python3 -c PTY_DRIVER N ANSWER CMD ARGS...
@@ -26,7 +28,7 @@ const PTY_DRIVER: &str = r#"
 import fcntl, json, os, select, sys, termios, time
 
 n = int(sys.argv[1])
-answer = sys.argv[2].encode().decode("unicode_escape").encode()
+answers = [a.encode().decode("unicode_escape").encode() for a in sys.argv[2].split("|")]
 cmd = sys.argv[3:]
 master, slave = os.openpty()
 res_r, res_w = os.pipe()
@@ -98,7 +100,7 @@ while res_r in open_fds and time.time() < deadline:
                 continue
             tty += data
             while tty.count(b"MFA code") > answered:
-                os.write(master, answer)
+                os.write(master, answers[min(answered, len(answers) - 1)])
                 answered += 1
         else:
             if not data:
@@ -123,7 +125,8 @@ struct World {
 
 fn world() -> World {
     let moto = Moto::start();
-    let t = tutorial(&moto, &[]);
+    // moto rejects its own GetSessionToken keys under IAM enforcement.
+    let t = tutorial(&moto, &["--no-enforce"]);
     let proxy = CountingProxy::start(moto.port);
     let mut env = TestEnv::keyutils();
     env.endpoint = Some(proxy.url());
@@ -243,11 +246,28 @@ fn the_code_is_asked_on_the_terminal_and_the_session_is_cached() {
 }
 
 #[test]
-fn a_code_that_is_not_six_digits_is_refused_before_sts() {
+fn a_malformed_code_is_asked_again_on_the_terminal() {
+    let w = world();
+    let run = under_pty(
+        &w.env,
+        1,
+        "12ab\\n|1234567\\n|123456\\n",
+        &["credential-process", "blue"],
+    );
+    assert_eq!(run.prompts, 3, "{}", run.tty);
+    assert!(run.tty.contains("not 6 digits; try again"), "{}", run.tty);
+    let (status, out, err) = &run.results[0];
+    assert_eq!(*status, 0, "stderr: {err}");
+    doc_of(out);
+    assert_eq!(w.proxy.assume_role_calls(), 1);
+}
+
+#[test]
+fn three_codes_that_are_not_six_digits_fail_before_sts() {
     let w = world();
     for bad in ["12ab\\n", "1234567\\n", "\\n"] {
         let run = under_pty(&w.env, 1, bad, &["credential-process", "blue"]);
-        assert_eq!(run.prompts, 1, "{}", run.tty);
+        assert_eq!(run.prompts, 3, "three tries: {}", run.tty);
         let (status, out, err) = &run.results[0];
         assert_ne!(*status, 0);
         assert!(out.is_empty(), "stdout on failure: {out}");

@@ -106,8 +106,12 @@ fn exec_sets_the_environment_passes_statuses_and_refuses_nesting() {
     );
     assert!(out.stderr.is_empty(), "{}", stderr(&out));
 
-    // A key profile: no session token, and the inherited one is gone too.
-    let vars = env_map(&ok(&env.crossrole(&["exec", "green", "--", "env"], None)));
+    // A key profile with --no-session: the long-term key, no session token,
+    // and the inherited one is gone too (without it: a GetSessionToken
+    // session, tests/mfa_session.rs).
+    let vars = env_map(&ok(
+        &env.crossrole(&["exec", "green", "--no-session", "--", "env"], None)
+    ));
     assert_eq!(vars.get("AWS_ACCESS_KEY_ID"), Some(&w.t.access_key_id));
     assert_eq!(
         vars.get("AWS_SECRET_ACCESS_KEY"),
@@ -270,7 +274,15 @@ fn aws_cli_under_exec_is_the_assumed_role() {
         "{who}"
     );
     let who = ok(&env.crossrole(
-        &["exec", "green", "--", "aws", "sts", "get-caller-identity"],
+        &[
+            "exec",
+            "green",
+            "--no-session",
+            "--",
+            "aws",
+            "sts",
+            "get-caller-identity",
+        ],
         None,
     ));
     assert!(who.contains("user/s3-prod-user"), "{who}");

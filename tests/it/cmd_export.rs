@@ -73,7 +73,10 @@ fn export_env_evaluated_by_a_shell_and_json() {
         who.contains("assumed-role/CrossAccountS3Access-Role/crossrole-tester"),
         "{who}"
     );
-    let script = format!(r#"eval "$('{BIN}' export green)" && aws sts get-caller-identity"#);
+    // --no-session: moto under IAM enforcement rejects its own
+    // GetSessionToken keys, so the key profile's own key is checked here.
+    let script =
+        format!(r#"eval "$('{BIN}' export green --no-session)" && aws sts get-caller-identity"#);
     let who = ok(&run_with_input(
         env.command("sh").args(["-c", &script]),
         None,
@@ -85,8 +88,11 @@ fn export_env_evaluated_by_a_shell_and_json() {
         "every export used the cached session"
     );
 
-    // A key profile: no session token or expiration in either format.
-    let green = ok(&env.crossrole(&["export", "green", "--format", "json"], None));
+    // A key profile with --no-session: no session token or expiration in either format.
+    let green = ok(&env.crossrole(
+        &["export", "green", "--format", "json", "--no-session"],
+        None,
+    ));
     let g: serde_json::Value = serde_json::from_str(green.trim()).unwrap();
     assert_eq!(g["Version"], 1);
     assert_eq!(g["AccessKeyId"], w.t.access_key_id.as_str());
@@ -94,7 +100,7 @@ fn export_env_evaluated_by_a_shell_and_json() {
         g.get("SessionToken").is_none() && g.get("Expiration").is_none(),
         "{green}"
     );
-    let text = ok(&env.crossrole(&["export", "green"], None));
+    let text = ok(&env.crossrole(&["export", "green", "--no-session"], None));
     assert!(!text.contains("AWS_SESSION_TOKEN"), "{text}");
 
     // Failures: nothing on stdout, a message on stderr.

@@ -35,6 +35,8 @@ mod install_script;
 mod key_quota;
 mod keyring_isolation;
 mod keyring_messages;
+mod mfa_desktop;
+mod mfa_session;
 mod no_secret_left;
 mod permissions;
 mod sdk_client;
