@@ -21,6 +21,8 @@ pub struct Row {
     pub role_arn: Option<String>,
     /// Where the long-term key (of the profile, or of its source) lives.
     pub backend: String,
+    /// For a store that can be locked (`file`): locked, or unlocked until when.
+    pub backend_state: Option<String>,
     pub key_id: Option<String>,
     /// `valid`, `refresh-due`, `none`, or `n/a` for key profiles.
     pub session: &'static str,
@@ -59,6 +61,7 @@ fn row(deps: &Deps<'_>, config: &AwsFile, name: &str) -> Row {
         source_profile: None,
         role_arn: None,
         backend,
+        backend_state: None,
         key_id: None,
         session: "n/a",
         expires: None,
@@ -102,6 +105,8 @@ fn row(deps: &Deps<'_>, config: &AwsFile, name: &str) -> Row {
         }
     };
     r.key_id = key_id.as_deref().map(mask_key_id);
+    // After the key was read, which may have unlocked the store.
+    r.backend_state = deps.stores.secret(deps.env).ok().and_then(|s| s.state());
     if let ManagedProfile::Role(role) = managed {
         r.kind = "role";
         r.source_profile = Some(role.source_profile.clone());
@@ -154,7 +159,10 @@ fn table(rows: &[Row]) -> String {
                 r.kind.to_string(),
                 r.source_profile.clone().unwrap_or_else(|| "-".into()),
                 r.role_arn.clone().unwrap_or_else(|| "-".into()),
-                r.backend.clone(),
+                match &r.backend_state {
+                    Some(state) => format!("{} ({state})", r.backend),
+                    None => r.backend.clone(),
+                },
                 r.key_id.clone().unwrap_or_else(|| "-".into()),
                 session,
             ]

@@ -182,9 +182,10 @@ impl KeyutilsStore {
             .session
             .add_key(&description(name), b"-")
             .map_err(refused)?;
+        // The timeout after the update: updating a user key clears it.
         let done = set_owner_only(key)
-            .and_then(|()| key.set_timeout(timeout))
             .and_then(|()| key.update(&data))
+            .and_then(|()| key.set_timeout(timeout))
             .and_then(|()| match self.persistent {
                 Some(ring) => ring.link_key(key),
                 None => Ok(()),
