@@ -25,6 +25,8 @@ install_test_deps() {
   want_cmd keyctl keyutils
   want_cmd hyperfine hyperfine
   want_cmd script bsdutils
+  want_cmd pass pass
+  want_cmd gpg gnupg
   [ -x /usr/bin/time ] || need_apt+=(time)   # peak RSS in bench/run.sh
   if ((${#need_apt[@]})); then
     if command -v apt-get >/dev/null 2>&1; then
