@@ -26,6 +26,10 @@ impl Drop for Gpg {
 /// A GNUPGHOME with one key (no passphrase) and a store, `pass init`-ed
 /// unless `init` is false.
 fn gpg_and_store(root: &Path, init: bool) -> Gpg {
+    gpg_and_store_with(root, init, "")
+}
+
+fn gpg_and_store_with(root: &Path, init: bool, key_passphrase: &str) -> Gpg {
     use std::os::unix::fs::PermissionsExt;
     let home = root.join("gnupg");
     let store = root.join("store");
@@ -40,7 +44,7 @@ fn gpg_and_store(root: &Path, init: bool) -> Gpg {
             "--pinentry-mode",
             "loopback",
             "--passphrase",
-            "",
+            key_passphrase,
             "--quick-gen-key",
             "crossrole test <crossrole-test@example.invalid>",
             "default",
@@ -71,8 +75,12 @@ fn gpg_and_store(root: &Path, init: bool) -> Gpg {
 }
 
 fn pass_env(init: bool) -> (TestEnv, Gpg) {
+    pass_env_with(init, "")
+}
+
+fn pass_env_with(init: bool, key_passphrase: &str) -> (TestEnv, Gpg) {
     let mut env = TestEnv::keyutils();
-    let gpg = gpg_and_store(env.tmp.path(), init);
+    let gpg = gpg_and_store_with(env.tmp.path(), init, key_passphrase);
     env.extra_env.extend([
         ("CROSSROLE_BACKEND".to_string(), "pass".to_string()),
         ("GNUPGHOME".to_string(), gpg.home.display().to_string()),
@@ -159,4 +167,34 @@ fn a_missing_pass_command_names_the_fix() {
         Some("0001headlessSecretKeyValue0123456789abc\n"),
     );
     fails_with(&out, &["`pass` command is not on PATH", "apt install pass"]);
+}
+
+#[test]
+fn gpg_agent_without_a_terminal_for_pinentry_names_the_fix() {
+    let (env, gpg) = pass_env_with(true, "gpg key passphrase");
+    let setup = env.crossrole(
+        &[
+            "setup",
+            "--role-arn",
+            "arn:aws:iam::123456789012:role/R",
+            "--region",
+            "eu-west-1",
+            "--access-key-id",
+            "AKIAHEADLESS00000001",
+            "--no-verify",
+        ],
+        Some("0001headlessSecretKeyValue0123456789abc\n"),
+    );
+    // Encrypting needs only the public key.
+    ok(&setup);
+    let _ = Command::new("gpgconf")
+        .args(["--kill", "gpg-agent"])
+        .env("GNUPGHOME", &gpg.home)
+        .output();
+    // No controlling terminal at all: pinentry cannot ask.
+    let mut cmd = env.command("setsid");
+    cmd.args(["-w", BIN, "credential-process", "green"]);
+    let out = run_with_input(&mut cmd, None);
+    fails_with(&out, &["pinentry", "GPG_TTY"]);
+    assert!(!stderr(&out).contains("0001headlessSecret"));
 }

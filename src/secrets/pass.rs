@@ -152,9 +152,13 @@ fn explain(what: &str, stderr: &str, status: &str) -> Error {
              and run `pass init YOUR-GPG-KEY-ID` with a key you have"
         )
     } else if lower.contains("no secret key") {
+        // GnuPG says this both when the key is missing and when its
+        // pinentry could not ask for the key's passphrase.
         format!(
-            "GPG does not have the secret key this entry was encrypted to ({last}); import it \
-             (`gpg --import`) on this machine"
+            "GPG could not decrypt the entry ({last}). Either gpg-agent needs your GPG key's \
+             passphrase and has no terminal for its pinentry: unlock the key once in a terminal \
+             (e.g. `pass show crossrole/...`, so gpg-agent caches it) or set GPG_TTY=$(tty); or \
+             the secret key is not on this machine (`gpg --list-secret-keys`; `gpg --import` it)"
         )
     } else {
         format!("`pass {what}` failed ({status}): {last}")
