@@ -70,8 +70,6 @@ pub fn ask_passphrase(question: &str) -> Result<Zeroizing<String>> {
     let mut line = Zeroizing::new(String::new());
     BufReader::new(&tty).read_line(&mut line).map_err(tty_err)?;
     drop(guard);
-    // Echo was off, so the Enter key did not move to a new line.
-    let _ = tty.write_all(b"\n");
     if line.is_empty() {
         return Err(Error::Usage("no answer: the terminal was closed".into()));
     }

@@ -456,3 +456,125 @@ fn a_folder_or_a_symlink_in_place_of_the_file_is_refused() {
         .file_type()
         .is_symlink());
 }
+
+/// Runs CMD in a new session whose controlling terminal is a pty (as
+/// blue_mfa.rs does), with stdin /dev/null and stdout/stderr to files, as
+/// when the AWS CLI runs credential_process; each time one more prompt
+/// (text ending in ": ") shows on the pty, the next ANSWER is typed.
+/// Prints {"status", "tty"}. usage: python3 -c DRIVER A1|A2 OUT ERR CMD...
+const PTY_DRIVER: &str = r#"
+import fcntl, json, os, select, sys, termios, time
+answers = [a for a in sys.argv[1].split("|") if a]
+out_path, err_path, cmd = sys.argv[2], sys.argv[3], sys.argv[4:]
+master, slave = os.openpty()
+pid = os.fork()
+if pid == 0:
+    os.close(master)
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+    os.dup2(os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 1)
+    os.dup2(os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
+    os.close(slave)
+    os.execvp(cmd[0], cmd)
+# The slave stays open here, so reads on the master never fail with EIO.
+tty, answered, status, deadline = b"", 0, None, time.time() + 120
+while status is None and time.time() < deadline:
+    ready, _, _ = select.select([master], [], [], 0.2)
+    if ready:
+        tty += os.read(master, 4096)
+        while tty.count(b": ") > answered and answered < len(answers):
+            os.write(master, answers[answered].encode() + b"\n")
+            answered += 1
+    done, st = os.waitpid(pid, os.WNOHANG)
+    if done:
+        status = os.waitstatus_to_exitcode(st)
+if status is None:
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    status = -9
+print(json.dumps({"status": status, "tty": tty.decode("utf-8", "replace")}))
+"#;
+
+/// (exit status, stdout, stderr, what the terminal showed).
+fn under_pty(
+    env: &TestEnv,
+    vars: &[(&str, &str)],
+    answers: &[&str],
+    args: &[&str],
+) -> (i64, String, String, String) {
+    let out_path = env.tmp.path().join("pty-out");
+    let err_path = env.tmp.path().join("pty-err");
+    let joined = answers.join("|");
+    let mut cmd = env.command("python3");
+    cmd.env_remove("CROSSROLE_FILE_PASSPHRASE")
+        .args(["-c", PTY_DRIVER, &joined])
+        .arg(&out_path)
+        .arg(&err_path)
+        .arg(BIN)
+        .args(args);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    let printed = ok(&run_with_input(&mut cmd, None));
+    let v: serde_json::Value = serde_json::from_str(printed.trim()).unwrap();
+    (
+        v["status"].as_i64().unwrap(),
+        std::fs::read_to_string(&out_path).unwrap_or_default(),
+        std::fs::read_to_string(&err_path).unwrap_or_default(),
+        v["tty"].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn on_a_terminal_the_passphrase_is_asked_twice_then_three_tries() {
+    let env = file_env();
+    env.write_credentials(&format!(
+        "[p1]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        key_id(1),
+        secret(1)
+    ));
+    let setup = [
+        "setup",
+        "--import-credentials",
+        "--source-profile",
+        "p1",
+        "--role-arn",
+        "arn:aws:iam::123456789012:role/R",
+        "--region",
+        "eu-west-1",
+        "--no-verify",
+    ];
+    // Two different answers at creation: nothing is written.
+    let (status, out, err, _) = under_pty(&env, &[], &["tty pass", "tty pasz"], &setup);
+    assert_ne!(status, 0);
+    assert!(out.is_empty());
+    assert!(err.contains("the two passphrases differ"), "{err}");
+    assert!(!keys_file(&env).exists());
+    // The same twice: created.
+    let (status, _, err, tty) = under_pty(&env, &[], &["tty pass", "tty pass"], &setup);
+    assert_eq!(status, 0, "{err}");
+    assert!(
+        tty.contains("New passphrase for") && tty.contains("again"),
+        "{tty}"
+    );
+    assert!(
+        !tty.contains("tty pass"),
+        "the passphrase was echoed: {tty}"
+    );
+    // Three wrong tries: stop, no stdout.
+    let no_cache = [NO_CACHE];
+    let cp = ["credential-process", "p1"];
+    let (status, out, err, tty) = under_pty(&env, &no_cache, &["a", "b", "c", "tty pass"], &cp);
+    assert_ne!(status, 0);
+    assert!(out.is_empty(), "{out}");
+    assert!(
+        err.contains("wrong passphrase") && err.contains("3 tries"),
+        "{err}"
+    );
+    assert_eq!(tty.matches("Passphrase for").count(), 3, "{tty}");
+    // One wrong, then right.
+    let (status, out, err, _) = under_pty(&env, &no_cache, &["a", "tty pass"], &cp);
+    assert_eq!(status, 0, "{err}");
+    assert!(out.contains(&key_id(1)));
+}
