@@ -23,12 +23,9 @@ impl Drop for Gpg {
     }
 }
 
-/// A GNUPGHOME with one key (no passphrase) and a store, `pass init`-ed
+/// A GNUPGHOME with one key (protected by `key_passphrase`, empty for
+/// none) and a store, `pass init`-ed
 /// unless `init` is false.
-fn gpg_and_store(root: &Path, init: bool) -> Gpg {
-    gpg_and_store_with(root, init, "")
-}
-
 fn gpg_and_store_with(root: &Path, init: bool, key_passphrase: &str) -> Gpg {
     use std::os::unix::fs::PermissionsExt;
     let home = root.join("gnupg");

@@ -172,7 +172,7 @@ mod tests {
         let sealed = seal(&sample(), "correct horse").unwrap();
         let plain_text = String::from_utf8_lossy(&sealed);
         assert!(!plain_text.contains("key:green"));
-        assert!(plain_text.contains(&format!("scrypt ")));
+        assert!(plain_text.contains("scrypt ") && plain_text.contains(" 16\n"));
         assert!(open(&sealed, "correct horse").is_ok());
         assert!(matches!(
             open(&sealed, "wrong"),
