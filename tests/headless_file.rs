@@ -120,6 +120,9 @@ fn tutorial_through_aws_with_the_file_backend() {
     ]));
     assert!(listing.contains("foo"), "{listing}");
 
+    // Role sessions stay in the kernel keyring, not in the file.
+    assert!(!session_keyring_keys("crossrole:session:").is_empty());
+
     // Later calls without any passphrase are served from the unlock cache.
     let mut cmd = env.command(BIN);
     cmd.env_remove("CROSSROLE_FILE_PASSPHRASE")
