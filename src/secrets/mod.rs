@@ -23,6 +23,9 @@
 //!   keyring, so they survive logout for the persistent keyring's lifetime)
 //!   or `session` (the session keyring only; tests use it so that they never
 //!   touch the user's persistent keyring).
+//! - `CROSSROLE_FILE_PASSPHRASE`, `CROSSROLE_FILE_PASSPHRASE_COMMAND`,
+//!   `CROSSROLE_FILE_UNLOCK_SECONDS` (the `file` backend, see [`mod@file`]);
+//!   `PASSWORD_STORE_DIR`, `GNUPGHOME` and the rest are passed to `pass`.
 //!
 //! One exception to "env only from [`Env`]": the Secret Service clients (zbus)
 //! find the session bus through the *process* environment
