@@ -458,6 +458,16 @@ fn a_folder_or_a_symlink_in_place_of_the_file_is_refused() {
         .unwrap()
         .file_type()
         .is_symlink());
+
+    // A regular file of another user's in its place (as root, the tests can
+    // make one).
+    std::fs::remove_file(&file).unwrap();
+    std::fs::write(&file, "someone else's").unwrap();
+    if std::os::unix::fs::chown(&file, Some(65534), Some(65534)).is_ok() {
+        let out = setup_key(&env, &[], "p1", &key_id(1), &secret(1));
+        fails_with(&out, &["keys.age", "owned by another user"]);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "someone else's");
+    }
 }
 
 /// Runs CMD in a new session whose controlling terminal is a pty (as
