@@ -51,6 +51,8 @@ install_test_deps() {
   want_cmd xdotool xdotool
   want_cmd xwd x11-apps             # the README's MFA dialog screenshot
   want_cmd convert imagemagick
+  want_cmd pass pass
+  want_cmd gpg gnupg
   [ -x /usr/bin/time ] || need_apt+=(time)   # peak RSS in bench/run.sh
   if ((${#need_apt[@]})); then
     if command -v apt-get >/dev/null 2>&1; then

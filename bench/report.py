@@ -408,6 +408,26 @@ def main():
           "over the exec (compare the `true` row), so they say little below that floor.")
     w("")
 
+    # Case 8
+    c7w = load_case(raw, "case8-file-warm")
+    c7e = load_case(raw, "case8-file-expired")
+    w("## Case 8: headless `file` backend")
+    w("")
+    w("`CROSSROLE_BACKEND=file`: a key profile served from `keys.age` on every call. Warm: the file "
+      "unlocked (its contents cached in the kernel keyring). Expired: the cached unlock dropped before "
+      "every run (`--prepare`), so each run derives the key with scrypt (work factor 2^16) from "
+      "`CROSSROLE_FILE_PASSPHRASE`.")
+    w("")
+    w(table(c7w, "crossrole --version") if c7w else f"Not measured: {missing('case8-file-warm').rstrip('.')}.")
+    w("")
+    if c7e:
+        w(table(c7e, "crossrole credential-process headless"))
+        w("")
+    rss7 = ints(v.get("rss_file_expired", ""))
+    if rss7:
+        w(f"Peak RSS of a call after expiry: {max(rss7):,} KiB (scrypt's 64 MiB).")
+        w("")
+
     # Targets
     # Case 7 (MFA; only with --only 7)
     c7 = load_case(raw, "case7-mfa-cold")
@@ -478,6 +498,18 @@ def main():
                 f"min {ms(a['min'])} ms; CPU {ms(cpu(a))} ms")
         elif k != "keyutils" or "clear_method_keyutils" in v:
             row(t, missing(f"case2-cold-{k}"), None)
+
+    t = "warm, `file` backend unlocked ≤ 1.5× `--version`"
+    a, b = pair(c7w, "crossrole credential-process", "crossrole --version")
+    if a:
+        q, e = ratio(a, b)
+        row(t, f"{q:.2f}× ± {e:.2f} ({ms(a['median'])} vs {ms(b['median'])} ms)", q <= 1.5, ratio_check(a, b))
+    else:
+        row(t, missing("case8-file-warm"), None)
+    a = find(c7e, "crossrole credential-process")
+    if a:
+        row("first call after the `file` unlock expired (report it)",
+            f"{ms(a['median'])} ± {ms(a['stddev'])} ms", True, f"min {ms(a['min'])} ms; CPU {ms(cpu(a))} ms")
 
     total = v.get("burst_hyperfine_assume_total")
     bursts = v.get("burst_hyperfine_bursts")

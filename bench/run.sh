@@ -41,7 +41,7 @@ QUICK=0
 COLD_BUILD=0
 SKIP_PEERS=0
 KEEP=0
-ONLY=1,2,3,4,5,6
+ONLY=1,2,3,4,5,6,8
 args=("$@")
 for ((ai = 0; ai < ${#args[@]}; ai++)); do
   arg=${args[$ai]}
@@ -75,7 +75,7 @@ keyctl show @s >/dev/null 2>&1 || die "the kernel refuses keyctl here (seccomp?)
 
 START_EPOCH=$(date +%s)
 MODE=full
-[ "$ONLY" = 1,2,3,4,5,6 ] || MODE=partial
+[ "$ONLY" = 1,2,3,4,5,6,8 ] || MODE=partial
 [ "$QUICK" = 1 ] && MODE=quick
 RESULTS="$BENCH_DIR/results"
 RAW="$RESULTS/raw/$MODE"
@@ -628,6 +628,28 @@ EOF
   val peer_awsume ok
 }
 
+case8() { # the file backend (headless): warm with keys.age unlocked; first call after the unlock expired
+  use_variant kernel
+  export CROSSROLE_BACKEND=file XDG_DATA_HOME="$TMP/data-file" CROSSROLE_FILE_PASSPHRASE="bench passphrase"
+  mkdir -p "$XDG_DATA_HOME"
+  chmod 700 "$XDG_DATA_HOME"
+  # Green's key in keys.age under a key profile of its own: a key profile is
+  # served from the long-term store on every call (no session in between).
+  printf '%s\n' "$GREEN_SECRET" | "$BIN" setup --source-profile headless --target-profile headless-role \
+    --role-arn "$ROLE_ARN" --region eu-west-1 --access-key-id "$GREEN_KEY_ID" --no-verify >>"$LOG" 2>&1
+  preflight case8-file-warm "$BIN" credential-process headless
+  hf "case8-file-warm" "$K_FAST" "$W_FAST" "$R_FAST" -N \
+    -n "crossrole credential-process headless (file backend, unlocked)" "$(q "$BIN") credential-process headless" \
+    -n "crossrole --version" "$(q "$BIN") --version"
+  # Dropping the cached unlock is what its expiry does.
+  hf "case8-file-expired" "$K_COLD" "$W_COLD" "$R_COLD" -N \
+    --prepare "keyctl purge -p user crossrole:file-unlock:" \
+    -n "crossrole credential-process headless (file backend, unlock expired, passphrase from env)" \
+    "$(q "$BIN") credential-process headless"
+  keyctl purge -p user crossrole:file-unlock: >/dev/null 2>&1 || true
+  val rss_file_expired "$(peak_rss_kb "$BIN" credential-process headless)"
+}
+
 peak_rss_kb() { # command... -> KiB
   if [ -n "$GNU_TIME" ]; then
     "$GNU_TIME" -f %M -o "$TMP/rss" "$@" >/dev/null 2>>"$LOG" </dev/null
@@ -704,6 +726,7 @@ if wanted 4; then run_case case4 case4; fi
 if wanted 5; then run_case case5 case5; fi
 if wanted 6; then run_case case6 case6; fi
 if wanted 7; then run_case case7 case7; fi
+if wanted 8; then run_case case8 case8; fi
 
 # --- 6. optional cold build (last: it loads the machine for minutes) ---------
 if [ "$COLD_BUILD" = 1 ]; then

@@ -84,6 +84,30 @@ fn read_line_wiped(mut input: impl Read) -> std::io::Result<Zeroizing<String>> {
     }
 }
 
+/// Asks for a passphrase with echo off; returns the line exactly as typed
+/// (only its line ending removed: spaces are part of a passphrase).
+#[cfg(unix)]
+pub fn ask_passphrase(question: &str) -> Result<Zeroizing<String>> {
+    use std::os::fd::AsRawFd;
+    let mut tty = open_tty().map_err(|_| no_terminal())?;
+    let tty_err = |e| Error::io("cannot use the terminal", "/dev/tty", e);
+    let guard = crate::sys::echo_off(tty.as_raw_fd()).map_err(tty_err)?;
+    tty.write_all(question.as_bytes())
+        .and_then(|_| tty.flush())
+        .map_err(tty_err)?;
+    let line = read_line_wiped(&tty).map_err(tty_err)?;
+    drop(guard);
+    let typed = line.trim_end_matches('\r');
+    Ok(Zeroizing::new(typed.to_string()))
+}
+
+/// Says something on the terminal (not stderr); best effort.
+pub fn tell(text: &str) {
+    if let Ok(mut tty) = open_tty() {
+        let _ = tty.write_all(text.as_bytes());
+    }
+}
+
 /// Asks for a secret with echo off.
 #[cfg(not(unix))]
 pub fn ask_secret(question: &str) -> Result<Zeroizing<String>> {

@@ -174,6 +174,13 @@ pub fn run(
                     }
                 }
             }
+            if let Some(state) = store.state() {
+                r.line(
+                    Status::Ok,
+                    &format!("{}: {state}", backend.describe()),
+                    None,
+                )?;
+            }
         }
     }
     match deps.stores.sessions(deps.env) {

@@ -23,6 +23,8 @@ pub struct Row {
     pub backend: String,
     /// Whether that keyring can be read now: `ok`, `locked` or `unavailable`.
     pub keyring: &'static str,
+    /// For a store that can be locked (`file`): locked, or unlocked until when.
+    pub backend_state: Option<String>,
     pub key_id: Option<String>,
     /// `valid`, `refresh-due`, `none`, or `n/a` for key profiles.
     pub session: &'static str,
@@ -72,6 +74,7 @@ fn row(deps: &Deps<'_>, config: &AwsFile, name: &str) -> Row {
         role_arn: None,
         backend,
         keyring: "ok",
+        backend_state: None,
         key_id: None,
         session: "n/a",
         expires: None,
@@ -115,6 +118,8 @@ fn row(deps: &Deps<'_>, config: &AwsFile, name: &str) -> Row {
         }
     };
     r.key_id = key_id.as_deref().map(mask_key_id);
+    // After the key was read, which may have unlocked the store.
+    r.backend_state = deps.stores.secret(deps.env).ok().and_then(|s| s.state());
     if let ManagedProfile::Role(role) = managed {
         r.kind = "role";
         r.source_profile = Some(role.source_profile.clone());
@@ -164,9 +169,10 @@ fn table(rows: &[Row]) -> String {
                 r.kind.to_string(),
                 r.source_profile.clone().unwrap_or_else(|| "-".into()),
                 r.role_arn.clone().unwrap_or_else(|| "-".into()),
-                match r.keyring {
-                    "ok" => r.backend.clone(),
-                    state => format!("{} ({state})", r.backend),
+                match (r.keyring, &r.backend_state) {
+                    ("ok", None) => r.backend.clone(),
+                    ("ok", Some(state)) => format!("{} ({state})", r.backend),
+                    (state, _) => format!("{} ({state})", r.backend),
                 },
                 r.key_id.clone().unwrap_or_else(|| "-".into()),
                 session,

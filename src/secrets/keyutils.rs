@@ -249,6 +249,45 @@ impl KeyutilsStore {
         Ok(())
     }
 
+    /// Adds (or replaces) a key that only its owner (this UID) can use,
+    /// with a kernel timeout in seconds (see [`add_owner_only`]).
+    pub(crate) fn write_owner_only(
+        &self,
+        name: &str,
+        data: &[u8],
+        timeout: usize,
+    ) -> Result<(), Error> {
+        check_name(Backend::Keyutils, name)?;
+        if data.is_empty() || data.len() > MAX_PAYLOAD {
+            return Err(Error::Refused {
+                backend: BACKEND,
+                detail: format!(
+                    "{name}: {} bytes does not fit a kernel user key",
+                    data.len()
+                ),
+            });
+        }
+        let key =
+            add_owner_only(self.session, &description(name), data, timeout).map_err(refused)?;
+        if let Some(ring) = self.persistent {
+            if let Err(e) = ring.link_key(key) {
+                let _ = key.invalidate();
+                return Err(refused(e));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a key written by [`Self::write_owner_only`] (or any other).
+    pub(crate) fn read_entry(&self, name: &str) -> Result<Option<SecretBytes>, Error> {
+        self.read(name, Loose::Refuse)
+    }
+
+    /// Removes every key of that name; returns whether one existed.
+    pub(crate) fn remove_entry(&self, name: &str) -> Result<bool, Error> {
+        self.remove(name)
+    }
+
     fn remove(&self, name: &str) -> Result<bool, Error> {
         check_name(Backend::Keyutils, name)?;
         let mut existed = false;

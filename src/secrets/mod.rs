@@ -3,7 +3,7 @@
 //!
 //! CONTRACT (the rest of crossrole relies on exactly this API):
 //! - `Backend::select(env)` honours `CROSSROLE_BACKEND` (`secret-service`,
-//!   `keyutils`, `keychain`, `windows`); otherwise the platform default
+//!   `keyutils`, `keychain`, `windows`, `file`, `pass`); otherwise the platform default
 //!   (Linux: Secret Service when its D-Bus name answers, else keyutils is NOT
 //!   silently used for long-term keys: it is an error naming what is missing).
 //!   Never a plaintext fallback, never a mock store.
@@ -26,6 +26,9 @@
 //! - `CROSSROLE_DEBUG_DIRECT` (read in `lib.rs`): prints, at the end of the
 //!   command, how often the Secret Service's direct client fell back to the
 //!   keyring-core store ([`direct_fallbacks`]); tests hold it to 0.
+//! - `CROSSROLE_FILE_PASSPHRASE`, `CROSSROLE_FILE_PASSPHRASE_COMMAND`,
+//!   `CROSSROLE_FILE_UNLOCK_SECONDS` (the `file` backend, see [`mod@file`]);
+//!   `PASSWORD_STORE_DIR`, `GNUPGHOME` and the rest are passed to `pass`.
 //!
 //! One exception to "env only from [`Env`]": the Secret Service clients (zbus)
 //! find the session bus through the *process* environment
@@ -43,7 +46,15 @@ use crate::env::Env;
 #[cfg(any(target_os = "linux", target_os = "macos", target_os = "windows"))]
 mod core_store;
 #[cfg(target_os = "linux")]
+pub mod file;
+#[cfg(target_os = "linux")]
+mod file_format;
+#[cfg(target_os = "linux")]
 pub mod keyutils;
+#[cfg(target_os = "linux")]
+mod pass;
+#[cfg(target_os = "linux")]
+mod passphrase;
 #[cfg(any(target_os = "macos", target_os = "windows"))]
 mod platform;
 #[cfg(target_os = "linux")]
@@ -102,6 +113,10 @@ pub enum Backend {
     Keyutils,
     Keychain,
     Windows,
+    /// An age-encrypted file with a passphrase (headless machines).
+    File,
+    /// The password-store, through the `pass` command.
+    Pass,
 }
 
 impl Backend {
@@ -111,6 +126,8 @@ impl Backend {
             Backend::Keyutils => "keyutils",
             Backend::Keychain => "keychain",
             Backend::Windows => "windows",
+            Backend::File => "file",
+            Backend::Pass => "pass",
         }
     }
 
@@ -121,13 +138,20 @@ impl Backend {
             Backend::Keyutils => "kernel keyring",
             Backend::Keychain => "macOS Keychain",
             Backend::Windows => "Windows Credential Manager",
+            Backend::File => "encrypted file",
+            Backend::Pass => "password-store (pass)",
         }
     }
 
     /// The backends this build can use, default first.
     pub fn available() -> &'static [Backend] {
         #[cfg(target_os = "linux")]
-        return &[Backend::SecretService, Backend::Keyutils];
+        return &[
+            Backend::SecretService,
+            Backend::Keyutils,
+            Backend::File,
+            Backend::Pass,
+        ];
         #[cfg(target_os = "macos")]
         return &[Backend::Keychain];
         #[cfg(target_os = "windows")]
@@ -154,6 +178,8 @@ impl Backend {
             "kernel" | "keyctl" => "keyutils",
             "macos" | "apple" => "keychain",
             "wincred" | "credential-manager" => "windows",
+            "age" | "encrypted-file" => "file",
+            "password-store" => "pass",
             other => other,
         };
         if let Some(b) = available.iter().find(|b| b.name() == wanted) {
@@ -211,6 +237,11 @@ pub trait SecretStore {
             detail: "this keyring cannot list its entries".to_string(),
         })
     }
+    /// A short note on whether the store is locked, for `doctor` and
+    /// `list`; `None` where that is not crossrole's to tell.
+    fn state(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Where role sessions are cached: entries expire by themselves where the
@@ -240,6 +271,10 @@ fn open_backend(backend: Backend, env: &Env) -> Result<Box<dyn SecretStore>, Err
         Backend::SecretService => Ok(Box::new(secret_service::open(env)?)),
         #[cfg(target_os = "linux")]
         Backend::Keyutils => Ok(Box::new(keyutils::KeyutilsStore::open_long_term(env)?)),
+        #[cfg(target_os = "linux")]
+        Backend::File => Ok(Box::new(file::FileStore::open(env)?)),
+        #[cfg(target_os = "linux")]
+        Backend::Pass => Ok(Box::new(pass::PassStore::open(env)?)),
         #[cfg(target_os = "macos")]
         Backend::Keychain => Ok(Box::new(platform::open(backend))),
         #[cfg(target_os = "windows")]

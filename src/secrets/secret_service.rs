@@ -37,8 +37,10 @@ pub const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one later call may take (it may be waiting on an unlock prompt).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
-const KEYUTILS_HINT: &str =
-    "or set CROSSROLE_BACKEND=keyutils to keep keys in the kernel keyring (lost at reboot)";
+const KEYUTILS_HINT: &str = "or, on a machine without one (SSH host, WSL, container), set \
+     CROSSROLE_BACKEND=file (an encrypted file, unlocked with a passphrase) or CROSSROLE_BACKEND=pass \
+     (the password-store) to keep keys across reboots, or CROSSROLE_BACKEND=keyutils for the kernel \
+     keyring (lost at reboot)";
 
 static STORE: OnceLock<Result<Arc<CredentialStore>, String>> = OnceLock::new();
 
@@ -56,8 +58,9 @@ static FLAVOR: Flavor = Flavor {
                   retry",
     unreachable_hint: "Check that the Secret Service on the D-Bus session bus \
                        (org.freedesktop.secrets: gnome-keyring or KeePassXC) is running and \
-                       responsive, or set CROSSROLE_BACKEND=keyutils to keep keys in the kernel \
-                       keyring (lost at reboot)",
+                       responsive, or set CROSSROLE_BACKEND=file or CROSSROLE_BACKEND=pass \
+                       (durable, no desktop needed) or CROSSROLE_BACKEND=keyutils (the kernel \
+                       keyring, lost at reboot)",
     direct_get: Some(super::secret_service_direct::lookup),
     direct_set: Some(super::secret_service_direct::store),
     probe: Some(probe),

@@ -30,6 +30,8 @@ mod crash_safety;
 mod direct_client;
 mod faults;
 mod fuzz_corpus_replay;
+mod headless_file;
+mod headless_pass;
 mod hostile_input;
 mod install_script;
 mod key_quota;

@@ -191,7 +191,7 @@ fn desk(extra_env: &[(&str, &str)]) -> Desk {
             "--no-verify",
         ];
         if import {
-            args.push("--import-credentials");
+            args.extend(["--import-credentials", "--yes"]);
         }
         ok(&env.crossrole(&args, None));
     }

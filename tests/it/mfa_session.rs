@@ -80,7 +80,7 @@ impl World {
             "--no-verify",
         ];
         if self.env.read_credentials().contains("aws_access_key_id") {
-            args.push("--import-credentials");
+            args.extend(["--import-credentials", "--yes"]);
         }
         args.extend_from_slice(extra);
         ok(&self.env.crossrole(&args, None))
