@@ -55,8 +55,11 @@ pub struct ExecArgs {
     /// Drop the cached session and ask STS for a new one first
     #[arg(long)]
     pub refresh: bool,
-    /// The command and its arguments, after `--`
-    #[arg(last = true, required = true, value_name = "CMD")]
+    /// Set AWS_REGION and AWS_DEFAULT_REGION to this instead of the profile's region
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The command and its arguments, after `--` [default: $SHELL, else /bin/sh]
+    #[arg(last = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
 }
 

@@ -2,7 +2,8 @@
 //! in the environment, as aws-vault does. Inherited credentials and
 //! AWS_PROFILE are removed first so nothing shadows them; a marker variable
 //! refuses accidental nesting. On Unix the process is replaced, so CMD's exit
-//! status and signals reach the caller unchanged.
+//! status and signals reach the caller unchanged. With no CMD, the user's
+//! shell is started instead.
 
 use std::process::{Command, ExitCode};
 
@@ -59,9 +60,12 @@ pub fn run(deps: &Deps<'_>, args: &ExecArgs) -> Result<ExitCode> {
     if let Some(outer) = deps.env.get(MARKER) {
         if !args.force {
             return Err(Error::Usage(format!(
-                "already inside `crossrole exec {outer}`; nesting would mix two sets of credentials. Exit that shell first, or pass --force to replace them"
+                "already inside `crossrole exec {outer}`: this shell holds profile `{outer}`'s credentials, and nesting would mix two sets. Exit that shell first, or pass --force to replace them"
             )));
         }
+    }
+    if let Some(region) = &args.region {
+        crate::validate::region(region).map_err(|e| Error::Usage(format!("--region: {e}")))?;
     }
     if args.refresh {
         let config = crate::awsfile::AwsFile::load(
@@ -74,24 +78,48 @@ pub fn run(deps: &Deps<'_>, args: &ExecArgs) -> Result<ExitCode> {
             crate::role_session::forget(deps, &role)?;
         }
     }
-    let resolved = crate::resolve::profile_credentials(deps, &args.profile)?;
-    let Some((program, rest)) = args.command.split_first() else {
-        return Err(Error::Usage("give the command to run after `--`".into()));
-    };
-    let mut cmd = Command::new(program);
-    cmd.args(rest).env_clear();
+    let mut resolved = crate::resolve::profile_credentials(deps, &args.profile)?;
+    if let Some(region) = &args.region {
+        resolved.region = Some(region.clone());
+    }
+    let (program, rest) = command_line(deps, &args.command);
+    let mut cmd = Command::new(&program);
+    cmd.args(rest);
+    inherit_env(&mut cmd, deps);
+    for (k, v) in credential_vars(&resolved) {
+        cmd.env(k, v);
+    }
+    cmd.env(MARKER, &args.profile);
+    drop(resolved);
+    run_replacing(cmd, &program)
+}
+
+/// CMD, or with none an interactive shell: `$SHELL`, else `/bin/sh`.
+fn command_line<'a>(
+    deps: &Deps<'_>,
+    command: &'a [std::ffi::OsString],
+) -> (std::ffi::OsString, &'a [std::ffi::OsString]) {
+    match command.split_first() {
+        Some((program, rest)) => (program.clone(), rest),
+        None => (
+            deps.env
+                .get_os("SHELL")
+                .unwrap_or(std::ffi::OsStr::new("/bin/sh"))
+                .to_os_string(),
+            &[],
+        ),
+    }
+}
+
+/// The caller's environment minus anything that would shadow the credentials.
+pub(crate) fn inherit_env(cmd: &mut Command, deps: &Deps<'_>) {
+    cmd.env_clear();
     for (k, v) in deps.env.iter() {
         let name = k.to_string_lossy();
         if !CLEARED.contains(&name.as_ref()) && name != MARKER {
             cmd.env(k, v);
         }
     }
-    for (k, v) in credential_vars(&resolved) {
-        cmd.env(k, v);
-    }
-    cmd.env(MARKER, &args.profile);
-    drop(resolved);
-    run_replacing(cmd, program)
 }
 
 #[cfg(unix)]
@@ -113,7 +141,7 @@ fn run_replacing(mut cmd: Command, program: &std::ffi::OsStr) -> Result<ExitCode
 }
 
 /// As shells do: 127 when the command is not found, 126 when it cannot run.
-fn not_started(program: &std::ffi::OsStr, err: std::io::Error) -> ExitCode {
+pub(crate) fn not_started(program: &std::ffi::OsStr, err: std::io::Error) -> ExitCode {
     let name = program.to_string_lossy();
     if err.kind() == std::io::ErrorKind::NotFound {
         eprintln!("crossrole: command not found: {name}");
