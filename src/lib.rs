@@ -15,12 +15,14 @@ pub mod env;
 pub mod error;
 pub mod keys;
 pub mod lock;
+pub mod partition;
 pub mod paths;
 pub mod profile;
 pub mod prompt;
 pub mod resolve;
 pub mod role_session;
 pub mod secrets;
+pub mod signin;
 pub mod sts;
 pub mod sts_errors;
 pub mod sys;
@@ -80,6 +82,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 args.format,
                 &mut stdout,
             )?;
+        }
+        Command::Login(args) => {
+            // Not a zero core limit: the browser the opener starts would inherit it.
+            sys::keep_out_of_core_dumps();
+            let input = commands::login::LoginInput {
+                profile: profile_arg(&args.profile)?,
+                stdout: args.stdout,
+                destination: args.destination.as_deref(),
+                region: args.region.as_deref(),
+            };
+            commands::login::run(&deps()?, &input, &mut stdout)?
         }
         Command::List(args) => {
             sys::disable_core_dumps();

@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod exec;
 pub mod export;
 pub mod list;
+pub mod login;
 pub mod policy;
 pub mod remove;
 pub mod setup;
