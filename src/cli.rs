@@ -57,6 +57,9 @@ pub struct ExecArgs {
     /// Drop the cached session and ask STS for a new one first
     #[arg(long)]
     pub refresh: bool,
+    /// Serve credentials to CMD from a loopback endpoint that refreshes them, for jobs that outlive a session
+    #[arg(long)]
+    pub server: bool,
     /// Set AWS_REGION and AWS_DEFAULT_REGION to this instead of the profile's region
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,

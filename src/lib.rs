@@ -22,6 +22,7 @@ pub mod prompt;
 pub mod resolve;
 pub mod role_session;
 pub mod secrets;
+pub mod server;
 pub mod signin;
 pub mod sts;
 pub mod sts_errors;

@@ -10,7 +10,7 @@ use std::process::{Command, ExitCode};
 use crate::cli::ExecArgs;
 use crate::deps::Deps;
 use crate::error::{Error, Result};
-use crate::resolve::Resolved;
+use crate::resolve::{Creds, Resolved};
 
 /// Set in CMD's environment: the profile it runs as.
 pub const MARKER: &str = "CROSSROLE_PROFILE";
@@ -86,12 +86,53 @@ pub fn run(deps: &Deps<'_>, args: &ExecArgs) -> Result<ExitCode> {
     let mut cmd = Command::new(&program);
     cmd.args(rest);
     inherit_env(&mut cmd, deps);
+    if args.server {
+        return run_with_server(deps, args, resolved, cmd, &program);
+    }
     for (k, v) in credential_vars(&resolved) {
         cmd.env(k, v);
     }
     cmd.env(MARKER, &args.profile);
     drop(resolved);
     run_replacing(cmd, &program)
+}
+
+/// CMD with the credential endpoint's address and token instead of keys;
+/// crossrole stays its parent and answers each fetch through the cache.
+fn run_with_server(
+    deps: &Deps<'_>,
+    args: &ExecArgs,
+    resolved: Resolved,
+    mut cmd: Command,
+    program: &std::ffi::OsStr,
+) -> Result<ExitCode> {
+    let profile = args.profile.as_str();
+    let key_profile = || {
+        Error::Usage(format!(
+            "profile `{profile}` is a key profile: its key does not expire, so `--server` has nothing to refresh. Run `crossrole exec {profile} -- CMD` instead"
+        ))
+    };
+    if matches!(resolved.creds, Creds::Key(_)) {
+        return Err(key_profile());
+    }
+    let endpoint = crate::server::Endpoint::bind()?;
+    cmd.env(crate::server::FULL_URI, endpoint.url()?)
+        .env(crate::server::TOKEN, endpoint.token());
+    if let Some(region) = &resolved.region {
+        cmd.env("AWS_REGION", region)
+            .env("AWS_DEFAULT_REGION", region);
+    }
+    cmd.env(MARKER, profile);
+    drop(resolved);
+    crate::server::run(
+        endpoint,
+        cmd,
+        program,
+        || match crate::resolve::profile_credentials(deps, profile)?.creds {
+            Creds::Session(s) => Ok(crate::server::container_json(&s)),
+            Creds::Key(_) => Err(key_profile()),
+        },
+    )
 }
 
 /// CMD, or with none an interactive shell: `$SHELL`, else `/bin/sh`.
