@@ -11,7 +11,7 @@ use crate::awsfile::{AwsFile, FileKind};
 use crate::credentials::{mask_key_id, Session};
 use crate::deps::Deps;
 use crate::error::{Error, Result};
-use crate::resolve::Creds;
+use crate::profile::{read_managed, ManagedProfile};
 use crate::signin::Hosts;
 
 /// The federation session's upper bound: the user's own policies decide
@@ -37,9 +37,14 @@ pub fn run(deps: &Deps<'_>, input: &LoginInput<'_>, out: &mut dyn Write) -> Resu
     let region = input.region.unwrap_or(&target.region).to_string();
     let hosts = Hosts::for_region(&region, deps.env.get("CROSSROLE_SIGNIN_ENDPOINT"));
 
-    let session = match crate::resolve::profile_credentials(deps, input.profile)?.creds {
-        Creds::Session(s) => s,
-        Creds::Key(key) => federation_session(deps, &config, input.profile, &key)?,
+    // By the profile's kind, not by whatever session `exec` would hand out:
+    // the federation endpoint takes role and federation sessions only.
+    let session = match read_managed(&config, &deps.paths.config_file, input.profile)? {
+        ManagedProfile::Role(role) => crate::role_session::get(deps, &config, &role)?.0,
+        ManagedProfile::Key { profile } => {
+            let key = crate::keys::load(deps.stores.secret(deps.env)?, &profile)?;
+            federation_session(deps, &config, input.profile, &key)?
+        }
     };
     let token = crate::signin::signin_token(&hosts, &session, target.ca_bundle.as_deref())
         .map_err(|e| Error::Other(e.to_string()))?;
