@@ -390,3 +390,68 @@ fn the_endpoint_lives_as_long_as_the_command_and_signals_reach_it() {
         assert_eq!(run.wait().code(), Some(code), "{sig} group={group}");
     }
 }
+
+#[test]
+fn ctrl_c_at_a_terminal_reaches_the_command_once() {
+    // Under `script`, crossrole and CMD run on a pseudo-terminal, in its
+    // foreground; a ^C typed there signals both. crossrole must survive it
+    // and not send CMD a second one.
+    let w = cmd_world(TestEnv::keyutils(), &["--no-verify"]);
+    let env = &w.env;
+    let counter = env.home.join("count_int.py");
+    std::fs::write(
+        &counter,
+        r#"import signal, sys, time
+n = 0
+def on_int(signum, frame):
+    global n
+    n += 1
+signal.signal(signal.SIGINT, on_int)
+print("ready", flush=True)
+deadline = time.time() + 30
+while n == 0 and time.time() < deadline:
+    time.sleep(0.01)
+time.sleep(1.0)
+print(f"count={n}", flush=True)
+sys.exit(9)
+"#,
+    )
+    .unwrap();
+    // `exec`: crossrole leads the terminal's session, as under a login shell
+    // (a non-interactive sh in between would die of the ^C itself).
+    let line = format!(
+        "exec '{BIN}' exec --server blue -- python3 '{}'",
+        counter.display()
+    );
+    let mut child = env
+        .command("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("script (util-linux)");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(stdout).lines() {
+            let Ok(l) = l else { break };
+            let _ = tx.send(l.trim_end_matches('\r').to_string());
+        }
+    });
+    let next = || lines.recv_timeout(Duration::from_secs(60)).expect("a line");
+    while next() != "ready" {}
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"\x03").unwrap();
+    stdin.flush().unwrap();
+    // The terminal echoes the ^C in front of CMD's next line.
+    let count = loop {
+        if let Some((_, n)) = next().rsplit_once("count=") {
+            break n.to_string();
+        }
+    };
+    assert_eq!(count, "1", "CMD got the terminal's SIGINT, and only it");
+    drop(stdin);
+    // script -e exits with crossrole's status: CMD's, passed on after the ^C.
+    assert_eq!(child.wait().unwrap().code(), Some(9));
+}
