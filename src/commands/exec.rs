@@ -153,7 +153,7 @@ fn command_line<'a>(
 }
 
 /// The caller's environment minus anything that would shadow the credentials.
-pub(crate) fn inherit_env(cmd: &mut Command, deps: &Deps<'_>) {
+fn inherit_env(cmd: &mut Command, deps: &Deps<'_>) {
     cmd.env_clear();
     for (k, v) in deps.env.iter() {
         let name = k.to_string_lossy();
