@@ -353,6 +353,12 @@ fn the_endpoint_lives_as_long_as_the_command_and_signals_reach_it() {
         std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
         "the endpoint outlived the command"
     );
+    // No CMD: the shell gets the endpoint, and no keys.
+    let out = env.crossrole(
+        &["exec", "--server", "blue"],
+        Some("test -n \"$AWS_CONTAINER_AUTHORIZATION_TOKEN\" && test -z \"$AWS_ACCESS_KEY_ID\" && echo shell-ok\n"),
+    );
+    assert_eq!(ok(&out).trim(), "shell-ok");
     // A missing command: 127, as exec.
     let out = env.crossrole(
         &[
