@@ -218,7 +218,7 @@ def main():
                 for k, val in v.items() if k.startswith("failed_")}
     skipped = {k[len("skipped_"):]: val for k, val in v.items() if k.startswith("skipped_")}
 
-    only = [x.strip() for x in v.get("only", "1,2,3,4,5,6").split(",")]
+    only = [x.strip() for x in v.get("only", "1,2,3,4,5,6,7").split(",")]
 
     def missing(name):
         for k, why in list(failures.items()) + list(skipped.items()):
@@ -581,6 +581,16 @@ def main():
             peak <= 15 * MB)
     else:
         row("warm peak RSS ≤ 15 MB (kernel keyring cache)", missing("case6"), None)
+    t = "one `exec --server` credential fetch ≤ 1 ms (median, warm)"
+    sv = v.get("server_keepalive_median_p90_ms")
+    if sv:
+        med, p90 = map(float, sv.split())
+        fresh = v.get("server_fresh_median_p90_ms", "").split()
+        extra = f"; new connection per request: {float(fresh[0]):.3f} ms (p90 {float(fresh[1]):.3f})" if len(fresh) == 2 else ""
+        row(t, f"{med:.3f} ms on a kept-alive connection (p90 {p90:.3f}){extra}", med <= 1.0,
+            f"{v.get('server_fetches', '?')} requests from one process")
+    else:
+        row(t, missing("case9"), None)
     w("")
     for line in decomposition:
         w(f"Through the AWS CLI, where the time goes ({line}")

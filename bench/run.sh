@@ -41,7 +41,7 @@ QUICK=0
 COLD_BUILD=0
 SKIP_PEERS=0
 KEEP=0
-ONLY=1,2,3,4,5,6,8
+ONLY=1,2,3,4,5,6,8,9
 args=("$@")
 for ((ai = 0; ai < ${#args[@]}; ai++)); do
   arg=${args[$ai]}
@@ -75,7 +75,7 @@ keyctl show @s >/dev/null 2>&1 || die "the kernel refuses keyctl here (seccomp?)
 
 START_EPOCH=$(date +%s)
 MODE=full
-[ "$ONLY" = 1,2,3,4,5,6,8 ] || MODE=partial
+[ "$ONLY" = 1,2,3,4,5,6,8,9 ] || MODE=partial
 [ "$QUICK" = 1 ] && MODE=quick
 RESULTS="$BENCH_DIR/results"
 RAW="$RESULTS/raw/$MODE"
@@ -101,6 +101,7 @@ if [ "$QUICK" = 1 ]; then
   K_CLI=2 W_CLI=1 R_CLI=2
   BOTOCORE_ROUNDS=20
   RSS_REPS=2 BURST_CHECKS=1
+  SERVER_FETCHES=200
 else
   K_FAST=5 W_FAST=5 R_FAST=40   # 200 runs per command
   K_COLD=5 W_COLD=2 R_COLD=10   # 50
@@ -108,6 +109,7 @@ else
   K_CLI=10 W_CLI=1 R_CLI=6      # 60
   BOTOCORE_ROUNDS=300
   RSS_REPS=5 BURST_CHECKS=3
+  SERVER_FETCHES=2000
 fi
 BURST_N=50
 
@@ -712,6 +714,20 @@ case7() { # cold role session signed with a cached MFA session vs today's cold c
     -n "crossrole credential-process bluemfa (cold, from the cached MFA session)" "$(q "$BIN") credential-process bluemfa"
 }
 
+case9() { # one credential fetch from `exec --server`'s endpoint (loopback HTTP, warm cache)
+  use_variant kernel
+  preflight "case9-server" "$BIN" credential-process blue # warms the cache
+  "$BIN" exec --server blue -- "$PY" -B "$BENCH_DIR/server_fetch.py" "$SERVER_FETCHES" >"$RAW/case9-server.json"
+  local keep fresh
+  local pick='import json, sys; d = json.load(open(sys.argv[1]))[sys.argv[2]]; print("%.3f %.3f" % (d["median_ms"], d["p90_ms"]))'
+  keep=$("$PY" -c "$pick" "$RAW/case9-server.json" keepalive)
+  fresh=$("$PY" -c "$pick" "$RAW/case9-server.json" fresh_connection)
+  val server_fetches "$SERVER_FETCHES"
+  val server_keepalive_median_p90_ms "$keep"
+  val server_fresh_median_p90_ms "$fresh"
+  say "exec --server fetch, median/p90 ms: kept-alive $keep; new connection $fresh"
+}
+
 if [ -n "${BENCH_HOOK:-}" ]; then
   say "running BENCH_HOOK"
   TMP="$TMP" BIN="$BIN" AWS="$AWS" PY="$PY" MOTO_URL="$MOTO_URL" PROXY_URL="$PROXY_URL" ROLE_ARN="$ROLE_ARN" \
@@ -727,6 +743,7 @@ if wanted 5; then run_case case5 case5; fi
 if wanted 6; then run_case case6 case6; fi
 if wanted 7; then run_case case7 case7; fi
 if wanted 8; then run_case case8 case8; fi
+if wanted 9; then run_case case9 case9; fi
 
 # --- 6. optional cold build (last: it loads the machine for minutes) ---------
 if [ "$COLD_BUILD" = 1 ]; then

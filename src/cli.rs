@@ -31,6 +31,8 @@ pub enum Command {
     Exec(ExecArgs),
     /// Print PROFILE's credentials as shell exports or credential_process JSON
     Export(ExportArgs),
+    /// Open the AWS console signed in as PROFILE (or print the sign-in URL with --stdout)
+    Login(LoginArgs),
     /// Show the profiles crossrole manages, where their secrets are, and cached sessions
     List(ListArgs),
     /// Drop cached role sessions (all, or PROFILE's)
@@ -61,9 +63,30 @@ pub struct ExecArgs {
     /// For a key profile: the long-term key itself instead of a GetSessionToken session
     #[arg(long)]
     pub no_session: bool,
-    /// The command and its arguments, after `--`
-    #[arg(last = true, required = true, value_name = "CMD")]
+    /// Serve credentials to CMD from a loopback endpoint that refreshes them, for jobs that outlive a session
+    #[arg(long)]
+    pub server: bool,
+    /// Set AWS_REGION and AWS_DEFAULT_REGION to this instead of the profile's region
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// The command and its arguments, after `--` [default: $SHELL, else /bin/sh]
+    #[arg(last = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// The profile to sign in as
+    pub profile: String,
+    /// Print the sign-in URL instead of opening it (it signs in whoever holds it)
+    #[arg(long)]
+    pub stdout: bool,
+    /// The console page to open [default: the console home of the region]
+    #[arg(long, value_name = "URL")]
+    pub destination: Option<String>,
+    /// The console's region [default: the profile's]
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]

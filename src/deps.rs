@@ -49,6 +49,19 @@ pub trait Sts {
             "this STS cannot make AssumeRole calls with a session".into(),
         ))
     }
+    /// GetFederationToken (console sign-in for key profiles). Fakes that
+    /// never sign in need not implement it.
+    fn get_federation_token(
+        &self,
+        _key: &LongTermKey,
+        _target: &StsTarget,
+        _name: &str,
+        _policy_arn: &str,
+    ) -> Result<Session, StsError> {
+        Err(StsError::Setup(
+            "GetFederationToken is not available here".into(),
+        ))
+    }
 }
 
 /// The real STS, through the AWS SDK.
@@ -88,6 +101,16 @@ impl Sts for AwsSts {
         req: &AssumeRoleRequest<'_>,
     ) -> Result<Session, StsError> {
         crate::sts::assume_role_with_session(session, target, req)
+    }
+
+    fn get_federation_token(
+        &self,
+        key: &LongTermKey,
+        target: &StsTarget,
+        name: &str,
+        policy_arn: &str,
+    ) -> Result<Session, StsError> {
+        crate::sts::get_federation_token(key, target, name, policy_arn)
     }
 }
 

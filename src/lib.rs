@@ -17,6 +17,7 @@ pub mod error;
 pub mod keys;
 pub mod lock;
 pub mod mfa;
+pub mod partition;
 pub mod paths;
 pub mod process_line;
 pub mod profile;
@@ -24,6 +25,8 @@ pub mod prompt;
 pub mod resolve;
 pub mod role_session;
 pub mod secrets;
+pub mod server;
+pub mod signin;
 pub mod stale;
 pub mod sts;
 pub mod sts_errors;
@@ -88,6 +91,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 args.no_session,
                 &mut stdout,
             )?;
+        }
+        Command::Login(args) => {
+            // Not a zero core limit: the browser the opener starts would inherit it.
+            sys::keep_out_of_core_dumps();
+            let input = commands::login::LoginInput {
+                profile: profile_arg(&args.profile)?,
+                stdout: args.stdout,
+                destination: args.destination.as_deref(),
+                region: args.region.as_deref(),
+            };
+            commands::login::run(&deps()?, &input, &mut stdout)?
         }
         Command::List(args) => {
             sys::disable_core_dumps();

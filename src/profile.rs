@@ -344,3 +344,29 @@ pub(crate) fn sample_role() -> RoleSettings {
         source_identity: None,
     }
 }
+
+#[cfg(test)]
+mod partition_tests {
+    use super::*;
+    use crate::awsfile::FileKind;
+
+    #[test]
+    fn china_and_govcloud_never_get_the_commercial_global_endpoint() {
+        let config = AwsFile::parse(
+            "[profile blue]\nregion = cn-north-1\nsts_regional_endpoints = legacy\n[profile gov]\nregion = us-gov-west-1\nsts_regional_endpoints = legacy\n[profile eu]\nregion = eu-west-1\nsts_regional_endpoints = legacy\n",
+            FileKind::Config,
+        );
+        let env = Env::default();
+        for p in ["blue", "gov"] {
+            let t = sts_target(&env, &config, p, None);
+            assert_eq!(t.endpoint_url, None, "{p}: the SDK's regional endpoint");
+        }
+        assert_eq!(sts_target(&env, &config, "blue", None).region, "cn-north-1");
+        assert_eq!(
+            sts_target(&env, &config, "eu", None)
+                .endpoint_url
+                .as_deref(),
+            Some("https://sts.amazonaws.com")
+        );
+    }
+}

@@ -84,7 +84,14 @@ fn endpoint_label(target: &StsTarget) -> String {
     target
         .endpoint_url
         .clone()
-        .unwrap_or_else(|| format!("https://sts.{}.amazonaws.com", target.region))
+        .unwrap_or_else(|| default_endpoint(&target.region))
+}
+
+/// The regional endpoint the SDK picks when none is configured; China and
+/// GovCloud regions reach their own partition's STS (see the tests).
+fn default_endpoint(region: &str) -> String {
+    let suffix = crate::partition::Partition::of_region(region).dns_suffix();
+    format!("https://sts.{region}.{suffix}")
 }
 
 fn client(target: &StsTarget, key: &Credentials) -> Result<aws_sdk_sts::Client, StsError> {
@@ -383,6 +390,34 @@ fn session_from(
     Ok(session)
 }
 
+/// GetFederationToken with `policy_arn` as the session policy: the session
+/// may do what both that policy and the user's own policies allow. For the
+/// console sign-in of a key profile (a federation token carries no MFA).
+pub fn get_federation_token(
+    key: &LongTermKey,
+    target: &StsTarget,
+    name: &str,
+    policy_arn: &str,
+) -> Result<Session, StsError> {
+    let creds = sdk_credentials(key);
+    let rt = runtime()?;
+    rt.block_on(async {
+        let client = client(target, &creds)?;
+        let out = client
+            .get_federation_token()
+            .name(name)
+            .policy_arns(
+                aws_sdk_sts::types::PolicyDescriptorType::builder()
+                    .arn(policy_arn)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| classify(e, target))?;
+        session_from(out.credentials(), "GetFederationToken")
+    })
+}
+
 /// The SDK's XML reader is lenient: a truncated or garbled answer can come
 /// back as a "session" with empty fields and a 1970 expiry. Never hand such
 /// a thing to the AWS CLI (or cache it).
@@ -580,5 +615,52 @@ mod date_tests {
         let t = super::parse_http_date("Sun, 29 Nov 2026 14:31:38 GMT").unwrap();
         assert_eq!(t.unix_timestamp(), 1_795_962_698);
         assert!(super::parse_http_date("yesterday").is_none());
+    }
+}
+
+#[cfg(test)]
+mod partition_endpoint_tests {
+    use aws_sdk_sts::config::endpoint::{Params, ResolveEndpoint};
+
+    /// What the SDK itself resolves for `region` with no endpoint configured.
+    fn sdk_endpoint(region: &str, global: bool) -> String {
+        let params = Params::builder()
+            .region(region)
+            .use_global_endpoint(global)
+            .build()
+            .unwrap();
+        let rt = super::runtime().unwrap();
+        rt.block_on(aws_sdk_sts::config::endpoint::DefaultResolver::new().resolve_endpoint(&params))
+            .unwrap()
+            .url()
+            .to_string()
+    }
+
+    #[test]
+    fn each_partition_reaches_its_own_sts() {
+        for (region, want) in [
+            ("eu-west-1", "https://sts.eu-west-1.amazonaws.com"),
+            ("us-east-1", "https://sts.us-east-1.amazonaws.com"),
+            ("cn-north-1", "https://sts.cn-north-1.amazonaws.com.cn"),
+            (
+                "cn-northwest-1",
+                "https://sts.cn-northwest-1.amazonaws.com.cn",
+            ),
+            ("us-gov-west-1", "https://sts.us-gov-west-1.amazonaws.com"),
+            ("us-gov-east-1", "https://sts.us-gov-east-1.amazonaws.com"),
+        ] {
+            assert_eq!(sdk_endpoint(region, false), want, "{region}");
+            assert_eq!(super::default_endpoint(region), want, "{region}");
+        }
+        // The legacy global-endpoint setting never sends China or GovCloud
+        // to the commercial global endpoint.
+        assert_eq!(
+            sdk_endpoint("cn-north-1", true),
+            "https://sts.cn-north-1.amazonaws.com.cn"
+        );
+        assert_eq!(
+            sdk_endpoint("us-gov-west-1", true),
+            "https://sts.us-gov-west-1.amazonaws.com"
+        );
     }
 }

@@ -89,3 +89,42 @@ pub fn ignore_file_size_signal() {
         libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }
+
+/// Sends `signal` to process `pid` (for `exec --server`, which stays CMD's parent).
+#[cfg(unix)]
+pub fn send_signal(pid: u32, signal: i32) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    // SAFETY: kill takes plain integers; a pid that is gone only gives ESRCH.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+/// Ends this process by `signal` with its default action, so that the
+/// caller sees the same death as CMD's (a shell's 128+n). Returns only if
+/// the signal does not end a process by default.
+#[cfg(unix)]
+pub fn die_by_signal(signal: i32) {
+    // SAFETY: installs the predefined SIG_DFL disposition, then raises the
+    // signal at this process; no handler code runs.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+        libc::raise(signal);
+    }
+}
+
+/// Whether this process is in the foreground of its terminal: then a Ctrl-C
+/// reaches CMD from the terminal itself, and must not be passed on twice.
+#[cfg(unix)]
+pub fn in_terminal_foreground() -> bool {
+    // SAFETY: getpgrp cannot fail; tcgetpgrp takes a descriptor and returns
+    // -1 when it is no terminal.
+    let own = unsafe { libc::getpgrp() };
+    [0, 1, 2]
+        .into_iter()
+        .map(|fd| unsafe { libc::tcgetpgrp(fd) })
+        .find(|&fg| fg > 0)
+        .is_some_and(|fg| fg == own)
+}

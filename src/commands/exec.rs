@@ -2,14 +2,15 @@
 //! in the environment, as aws-vault does. Inherited credentials and
 //! AWS_PROFILE are removed first so nothing shadows them; a marker variable
 //! refuses accidental nesting. On Unix the process is replaced, so CMD's exit
-//! status and signals reach the caller unchanged.
+//! status and signals reach the caller unchanged. With no CMD, the user's
+//! shell is started instead.
 
 use std::process::{Command, ExitCode};
 
 use crate::cli::ExecArgs;
 use crate::deps::Deps;
 use crate::error::{Error, Result};
-use crate::resolve::Resolved;
+use crate::resolve::{Creds, Resolved};
 
 /// Set in CMD's environment: the profile it runs as.
 pub const MARKER: &str = "CROSSROLE_PROFILE";
@@ -59,9 +60,12 @@ pub fn run(deps: &Deps<'_>, args: &ExecArgs) -> Result<ExitCode> {
     if let Some(outer) = deps.env.get(MARKER) {
         if !args.force {
             return Err(Error::Usage(format!(
-                "already inside `crossrole exec {outer}`; nesting would mix two sets of credentials. Exit that shell first, or pass --force to replace them"
+                "already inside `crossrole exec {outer}`: this shell holds profile `{outer}`'s credentials, and nesting would mix two sets. Exit that shell first, or pass --force to replace them"
             )));
         }
+    }
+    if let Some(region) = &args.region {
+        crate::validate::region(region).map_err(|e| Error::Usage(format!("--region: {e}")))?;
     }
     if args.refresh {
         let config = crate::awsfile::AwsFile::load(
@@ -82,24 +86,90 @@ pub fn run(deps: &Deps<'_>, args: &ExecArgs) -> Result<ExitCode> {
     } else {
         crate::resolve::KeyUse::Session
     };
-    let resolved = crate::resolve::credentials_for(deps, &args.profile, key_use)?;
-    let Some((program, rest)) = args.command.split_first() else {
-        return Err(Error::Usage("give the command to run after `--`".into()));
-    };
-    let mut cmd = Command::new(program);
-    cmd.args(rest).env_clear();
-    for (k, v) in deps.env.iter() {
-        let name = k.to_string_lossy();
-        if !CLEARED.contains(&name.as_ref()) && name != MARKER {
-            cmd.env(k, v);
-        }
+    let mut resolved = crate::resolve::credentials_for(deps, &args.profile, key_use)?;
+    if let Some(region) = &args.region {
+        resolved.region = Some(region.clone());
+    }
+    let (program, rest) = command_line(deps, &args.command);
+    let mut cmd = Command::new(&program);
+    cmd.args(rest);
+    inherit_env(&mut cmd, deps);
+    if args.server {
+        return run_with_server(deps, args, key_use, resolved, cmd, &program);
     }
     for (k, v) in credential_vars(&resolved) {
         cmd.env(k, v);
     }
     cmd.env(MARKER, &args.profile);
     drop(resolved);
-    run_replacing(cmd, program)
+    run_replacing(cmd, &program)
+}
+
+/// CMD with the credential endpoint's address and token instead of keys;
+/// crossrole stays its parent and answers each fetch through the cache.
+fn run_with_server(
+    deps: &Deps<'_>,
+    args: &ExecArgs,
+    key_use: crate::resolve::KeyUse,
+    resolved: Resolved,
+    mut cmd: Command,
+    program: &std::ffi::OsStr,
+) -> Result<ExitCode> {
+    let profile = args.profile.as_str();
+    let key_profile = || {
+        Error::Usage(format!(
+            "profile `{profile}` with --no-session hands out its long-term key, which does not expire, so `--server` has nothing to refresh. Drop --no-session (CMD then gets GetSessionToken sessions), or run `crossrole exec --no-session {profile} -- CMD`"
+        ))
+    };
+    if matches!(resolved.creds, Creds::Key(_)) {
+        return Err(key_profile());
+    }
+    let endpoint = crate::server::Endpoint::bind()?;
+    cmd.env(crate::server::FULL_URI, endpoint.url()?)
+        .env(crate::server::TOKEN, endpoint.token());
+    if let Some(region) = &resolved.region {
+        cmd.env("AWS_REGION", region)
+            .env("AWS_DEFAULT_REGION", region);
+    }
+    cmd.env(MARKER, profile);
+    drop(resolved);
+    crate::server::run(
+        endpoint,
+        cmd,
+        program,
+        || match crate::resolve::credentials_for(deps, profile, key_use)?.creds {
+            Creds::Session(s) => Ok(crate::server::container_json(&s)),
+            Creds::Key(_) => Err(key_profile()),
+        },
+    )
+}
+
+/// CMD, or with none an interactive shell: `$SHELL`, else `/bin/sh`.
+fn command_line<'a>(
+    deps: &Deps<'_>,
+    command: &'a [std::ffi::OsString],
+) -> (std::ffi::OsString, &'a [std::ffi::OsString]) {
+    match command.split_first() {
+        Some((program, rest)) => (program.clone(), rest),
+        None => (
+            deps.env
+                .get_os("SHELL")
+                .unwrap_or(std::ffi::OsStr::new("/bin/sh"))
+                .to_os_string(),
+            &[],
+        ),
+    }
+}
+
+/// The caller's environment minus anything that would shadow the credentials.
+fn inherit_env(cmd: &mut Command, deps: &Deps<'_>) {
+    cmd.env_clear();
+    for (k, v) in deps.env.iter() {
+        let name = k.to_string_lossy();
+        if !CLEARED.contains(&name.as_ref()) && name != MARKER {
+            cmd.env(k, v);
+        }
+    }
 }
 
 #[cfg(unix)]
@@ -121,7 +191,7 @@ fn run_replacing(mut cmd: Command, program: &std::ffi::OsStr) -> Result<ExitCode
 }
 
 /// As shells do: 127 when the command is not found, 126 when it cannot run.
-fn not_started(program: &std::ffi::OsStr, err: std::io::Error) -> ExitCode {
+pub(crate) fn not_started(program: &std::ffi::OsStr, err: std::io::Error) -> ExitCode {
     let name = program.to_string_lossy();
     if err.kind() == std::io::ErrorKind::NotFound {
         eprintln!("crossrole: command not found: {name}");

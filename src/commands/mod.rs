@@ -9,6 +9,7 @@ pub mod doctor_plaintext;
 pub mod exec;
 pub mod export;
 pub mod list;
+pub mod login;
 pub mod policy;
 pub mod remove;
 pub mod setup;

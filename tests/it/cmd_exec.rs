@@ -208,12 +208,6 @@ fn exec_sets_the_environment_passes_statuses_and_refuses_nesting() {
         stderr(&out)
     );
 
-    // No command at all is a usage error, not a crash.
-    let out = env.crossrole(&["exec", "blue"], None);
-    assert!(!out.status.success());
-    assert!(out.stdout.is_empty());
-    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
-
     // An unknown profile fails before running anything.
     let out = env.crossrole(&["exec", "nope", "--", "sh", "-c", "echo ran"], None);
     fails_with(&out, &["nope"]);
@@ -329,4 +323,74 @@ fn exec_under_secret_service() {
     assert_eq!(w.proxy.assume_role_calls(), 1);
     w.env.assert_no_file_contains(&w.t.secret_access_key);
     w.env.assert_no_file_contains(&vars["AWS_SESSION_TOKEN"]);
+}
+
+#[test]
+fn exec_without_a_command_starts_a_shell_and_region_overrides() {
+    let w = cmd_world(TestEnv::keyutils(), &["--no-verify"]);
+    let env = &w.env;
+    let doc = process_doc(&env.crossrole(&["credential-process", "blue"], None));
+
+    // No SHELL: /bin/sh, reading its commands from stdin; its status passes through.
+    let out = env.crossrole(
+        &["exec", "blue"],
+        Some("echo \"profile=$CROSSROLE_PROFILE key=$AWS_ACCESS_KEY_ID region=$AWS_REGION\"; exit 3\n"),
+    );
+    assert_eq!(status_code(&out), Some(3), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        format!(
+            "profile=blue key={} region=eu-west-1",
+            doc["AccessKeyId"].as_str().unwrap()
+        )
+    );
+
+    // $SHELL is the one started.
+    let shell = env.home.join("my-shell");
+    std::fs::write(
+        &shell,
+        "#!/bin/sh\necho \"my-shell as $CROSSROLE_PROFILE\"\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&shell, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = run_with_input(
+        env.command(BIN)
+            .env("SHELL", &shell)
+            .args(["exec", "green"]),
+        None,
+    );
+    assert_eq!(ok(&out).trim(), "my-shell as green");
+
+    // Inside that shell, another exec is refused and names the profile the shell holds.
+    let out = env.crossrole(&["exec", "blue"], Some(&format!("'{BIN}' exec green\n")));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("this shell holds profile `blue`") && err.contains("--force"),
+        "{err}"
+    );
+
+    // --region replaces both region variables, for a command or a shell.
+    let vars = env_map(&ok(&env.crossrole(
+        &["exec", "--region", "cn-north-1", "blue", "--", "env"],
+        None,
+    )));
+    assert_eq!(vars["AWS_REGION"], "cn-north-1");
+    assert_eq!(vars["AWS_DEFAULT_REGION"], "cn-north-1");
+    assert_eq!(
+        vars["AWS_ACCESS_KEY_ID"],
+        doc["AccessKeyId"].as_str().unwrap()
+    );
+    let out = env.crossrole(
+        &["exec", "--region", "us-gov-west-1", "green"],
+        Some("echo $AWS_DEFAULT_REGION\n"),
+    );
+    assert_eq!(ok(&out).trim(), "us-gov-west-1");
+    let out = env.crossrole(&["exec", "--region", "EU WEST", "blue", "--", "true"], None);
+    fails_with(&out, &["--region", "not a region name"]);
+    assert_eq!(w.proxy.assume_role_calls(), 1);
 }

@@ -461,6 +461,17 @@ fn rows() -> Vec<Row> {
             "is not a usable profile name",
         ),
         Row::new(
+            "login: profile name with `$(...)`",
+            &["login", "$(id)", "--stdout"],
+            "is not a usable profile name",
+        ),
+        Row::new(
+            "login: config not UTF-8",
+            &["login", "blue", "--stdout"],
+            "is not valid UTF-8",
+        )
+        .config(b"[profile blue]\xff\n".to_vec()),
+        Row::new(
             "exec: config not UTF-8",
             &["exec", "blue", "--", "true"],
             "is not valid UTF-8",

@@ -38,6 +38,10 @@ pub enum Reply {
         mfa_code: &'static str,
         role_seconds: Option<i64>,
     },
+    /// A new session for every AssumeRole or GetFederationToken (by the
+    /// request's Action), `lifetime_secs` from now: `ASIAFAKESESSION0000n`,
+    /// secret `fake-secret-n`, token `fake-token-n` for the n-th request.
+    Sessions { lifetime_secs: i64 },
 }
 
 /// One request as the fake STS read it.
@@ -85,6 +89,19 @@ impl FakeSts {
         self.recorded.lock().unwrap().clone()
     }
 
+    /// The request bodies read so far (form-encoded STS queries).
+    pub fn bodies(&self) -> Vec<String> {
+        self.recorded()
+            .into_iter()
+            .map(|r| {
+                r.raw
+                    .split_once("\r\n\r\n")
+                    .map(|(_, body)| body.to_string())
+                    .unwrap_or_default()
+            })
+            .collect()
+    }
+
     /// The recorded requests of one action (e.g. `GetSessionToken`).
     pub fn calls(&self, action: &str) -> Vec<Recorded> {
         self.recorded()
@@ -100,6 +117,25 @@ impl FakeSts {
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
+}
+
+/// An AssumeRole or GetFederationToken answer holding the n-th session.
+fn session_answer(action: &str, n: usize, lifetime_secs: i64) -> String {
+    let action = if action == "GetFederationToken" {
+        "GetFederationToken"
+    } else {
+        "AssumeRole"
+    };
+    let expiration = (time::OffsetDateTime::now_utc() + time::Duration::seconds(lifetime_secs))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let body = format!(
+        "<{action}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n  <{action}Result>\n    <Credentials>\n      <AccessKeyId>ASIAFAKESESSION{n:05}</AccessKeyId>\n      <SecretAccessKey>fake-secret-{n}</SecretAccessKey>\n      <SessionToken>fake-token-{n}</SessionToken>\n      <Expiration>{expiration}</Expiration>\n    </Credentials>\n  </{action}Result>\n  <ResponseMetadata>\n    <RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId>\n  </ResponseMetadata>\n</{action}Response>\n"
+    );
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nx-amzn-RequestId: 01234567-89ab-cdef-0123-456789abcdef\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
 }
 
 fn serve(mut client: TcpStream, reply: &Reply, counter: &AtomicUsize, log: &Mutex<Vec<Recorded>>) {
@@ -122,6 +158,9 @@ fn serve(mut client: TcpStream, reply: &Reply, counter: &AtomicUsize, log: &Mute
                 mfa_code,
                 role_seconds,
             } => sts_answer(&rec, mfa_code, *role_seconds, counter.load(Ordering::SeqCst)),
+            Reply::Sessions { lifetime_secs } => {
+                session_answer(&rec.action, counter.load(Ordering::SeqCst), *lifetime_secs)
+            }
             Reply::Hang => {
                 // Hold the connection until the client gives up.
                 let mut sink = [0u8; 1024];
