@@ -360,13 +360,16 @@ fn exec_without_a_command_starts_a_shell_and_region_overrides() {
     let out = run_with_input(
         env.command(BIN)
             .env("SHELL", &shell)
-            .args(["exec", "green"]),
+            .args(["exec", "--no-session", "green"]),
         None,
     );
     assert_eq!(ok(&out).trim(), "my-shell as green");
 
     // Inside that shell, another exec is refused and names the profile the shell holds.
-    let out = env.crossrole(&["exec", "blue"], Some(&format!("'{BIN}' exec green\n")));
+    let out = env.crossrole(
+        &["exec", "blue"],
+        Some(&format!("'{BIN}' exec --no-session green\n")),
+    );
     assert!(!out.status.success());
     let err = stderr(&out);
     assert!(
@@ -386,7 +389,7 @@ fn exec_without_a_command_starts_a_shell_and_region_overrides() {
         doc["AccessKeyId"].as_str().unwrap()
     );
     let out = env.crossrole(
-        &["exec", "--region", "us-gov-west-1", "green"],
+        &["exec", "--no-session", "--region", "us-gov-west-1", "green"],
         Some("echo $AWS_DEFAULT_REGION\n"),
     );
     assert_eq!(ok(&out).trim(), "us-gov-west-1");
