@@ -1,7 +1,7 @@
 //! Questions asked on the controlling terminal (/dev/tty), never on
 //! stdout/stderr: the AWS CLI captures those when it runs credential_process.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 
 use zeroize::Zeroizing;
 
@@ -56,11 +56,13 @@ pub fn ask_secret(question: &str) -> Result<Zeroizing<String>> {
 }
 
 /// Longest secret line read; an AWS secret access key is 40 characters.
+#[cfg(unix)]
 const MAX_SECRET_LINE: usize = 4096;
 
 /// Reads one line byte by byte into a buffer reserved up front and wiped on
 /// drop: no `BufReader` buffer and no reallocation leaves a copy behind.
-fn read_line_wiped(mut input: impl Read) -> std::io::Result<Zeroizing<String>> {
+#[cfg(unix)]
+fn read_line_wiped(mut input: impl std::io::Read) -> std::io::Result<Zeroizing<String>> {
     let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_SECRET_LINE));
     let mut byte = Zeroizing::new([0u8; 1]);
     while bytes.len() < MAX_SECRET_LINE {
@@ -138,7 +140,7 @@ pub fn read_secret_line(mut input: impl BufRead) -> Result<Zeroizing<String>> {
     Ok(trimmed)
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 
