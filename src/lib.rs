@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod deps;
 pub mod env;
 pub mod error;
+pub mod exit_code;
 pub mod keys;
 pub mod lock;
 pub mod mfa;

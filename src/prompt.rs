@@ -35,7 +35,9 @@ pub fn ask(question: &str) -> Result<String> {
         .read_line(&mut line)
         .map_err(|e| Error::io("cannot read from the terminal", "/dev/tty", e))?;
     if line.is_empty() {
-        return Err(Error::Usage("no answer: the terminal was closed".into()));
+        return Err(Error::Cancelled(
+            "no answer: the terminal was closed".into(),
+        ));
     }
     Ok(line.trim_end_matches(['\r', '\n']).trim().to_string())
 }
@@ -120,7 +122,7 @@ pub fn ask_secret(question: &str) -> Result<Zeroizing<String>> {
 }
 
 fn no_terminal() -> Error {
-    Error::Usage("no terminal to ask on".into())
+    Error::NeedsPerson("no terminal to ask on".into())
 }
 
 /// Reads one line (a secret) from stdin; used when stdin is a pipe.

@@ -140,7 +140,7 @@ pub fn run(
         Ok(store) => {
             let backend = store.backend();
             for p in &key_profiles {
-                match crate::keys::load(store, p) {
+                match crate::keys::require(store, p) {
                     Ok(k) => {
                         r.line(
                             Status::Ok,
@@ -153,9 +153,9 @@ pub fn run(
                         )?;
                         keys.push((p.clone(), k));
                     }
-                    Err(Error::Usage(msg)) => r.line(
+                    Err(e @ (Error::NotFound(_) | Error::NotAKey { .. })) => r.line(
                         Status::Fail,
-                        &format!("keyring ({}): {msg}", backend.describe()),
+                        &format!("keyring ({}): {e}", backend.describe()),
                         None,
                     )?,
                     Err(e) => {

@@ -175,6 +175,6 @@ fn has_stored_key(deps: &Deps<'_>, profile: &str) -> bool {
     deps.stores
         .secret(deps.env)
         .ok()
-        .and_then(|s| keys::load(s, profile).ok())
+        .and_then(|s| keys::load(s, profile).ok().flatten())
         .is_some()
 }
