@@ -13,6 +13,14 @@ pub const USAGE: u8 = 2;
 /// person: run the command again where one can answer.
 pub const NEEDS_PERSON: u8 = 3;
 
+/// Each status and what it means, for the man page's EXIT STATUS section.
+pub const MEANINGS: &[(u8, &str)] = &[
+    (0, "Success."),
+    (FAILURE, "A failure: STS refused or could not be reached, a profile or key is missing, a setting is invalid, the keyring refused, a person said no. doctor exits 1 when a check fails."),
+    (USAGE, "The command line is wrong: an unknown or bad flag or value, a bad PROFILE name, flags that do not go together, or --yes missing where nobody can be asked."),
+    (NEEDS_PERSON, "A person is needed and nobody can be asked: an MFA code, or the passphrase of the keys file or of a GPG key, with no terminal or desktop dialog to ask on. Run the command once where someone can answer."),
+];
+
 pub fn of(err: &Error) -> u8 {
     match err {
         Error::Usage(_) => USAGE,
