@@ -17,7 +17,7 @@ pub const NEEDS_PERSON: u8 = 3;
 pub const MEANINGS: &[(u8, &str)] = &[
     (0, "Success."),
     (FAILURE, "A failure: STS refused or could not be reached, a profile or key is missing, a setting is invalid, the keyring refused, a person said no. doctor exits 1 when a check fails."),
-    (USAGE, "The command line is wrong: an unknown or bad flag or value, a bad PROFILE name, flags that do not go together, or --yes missing where nobody can be asked."),
+    (USAGE, "The command line is wrong: an unknown or bad flag or value, a bad PROFILE name, flags that do not go together, or a --yes (or exec --force) the command needs where nobody can be asked."),
     (NEEDS_PERSON, "A person is needed and nobody can be asked: an MFA code, or the passphrase of the keys file or of a GPG key, with no terminal or desktop dialog to ask on. Run the command once where someone can answer."),
 ];
 

@@ -133,7 +133,7 @@ pub fn read_secret_line(mut input: impl BufRead) -> Result<Zeroizing<String>> {
         .map_err(|e| Error::io("cannot read the secret from standard input", "stdin", e))?;
     let trimmed = Zeroizing::new(line.trim().to_string());
     if trimmed.is_empty() {
-        return Err(Error::Usage(
+        return Err(Error::Other(
             "standard input was empty: pipe the secret access key on one line, e.g. from your password manager".into(),
         ));
     }

@@ -161,7 +161,10 @@ pub fn run(
                     Err(e) => {
                         let locked = store.readiness() == crate::secrets::Readiness::Locked;
                         let fix = match &e {
-                            Error::Secrets(crate::secrets::Error::Unavailable(_)) if !locked => {
+                            Error::Secrets(crate::secrets::Error::Unavailable(_))
+                            | Error::NeedsPerson(_)
+                                if !locked =>
+                            {
                                 "log in to a desktop session, whose keyring answers on its bus, or choose another with CROSSROLE_BACKEND"
                             }
                             _ => "unlock the keyring with your desktop's keyring tool (e.g. Seahorse) or log in to a desktop session, or choose another with CROSSROLE_BACKEND",

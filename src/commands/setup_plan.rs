@@ -433,13 +433,13 @@ fn take_static_key(fp: &mut FilePlan, profile: &str) -> Result<Option<LongTermKe
 fn key_from_env(env: &Env) -> Result<LongTermKey> {
     let id = env
         .get("AWS_ACCESS_KEY_ID")
-        .ok_or_else(|| Error::Usage("--keys-from-env: AWS_ACCESS_KEY_ID is not set".into()))?;
+        .ok_or_else(|| Error::Other("--keys-from-env: AWS_ACCESS_KEY_ID is not set".into()))?;
     let secret = env
         .get("AWS_SECRET_ACCESS_KEY")
-        .ok_or_else(|| Error::Usage("--keys-from-env: AWS_SECRET_ACCESS_KEY is not set".into()))?;
-    validate::access_key_id(id).map_err(|e| Error::Usage(format!("AWS_ACCESS_KEY_ID: {e}")))?;
+        .ok_or_else(|| Error::Other("--keys-from-env: AWS_SECRET_ACCESS_KEY is not set".into()))?;
+    validate::access_key_id(id).map_err(|e| Error::Other(format!("AWS_ACCESS_KEY_ID: {e}")))?;
     validate::secret_access_key(secret)
-        .map_err(|e| Error::Usage(format!("AWS_SECRET_ACCESS_KEY: {e}")))?;
+        .map_err(|e| Error::Other(format!("AWS_SECRET_ACCESS_KEY: {e}")))?;
     Ok(LongTermKey {
         access_key_id: id.to_string(),
         secret_access_key: Secret::new(secret.to_string()),
