@@ -11,22 +11,16 @@ use crate::deps::Deps;
 use crate::error::{Error, Result};
 use crate::resolve::{Creds, Resolved};
 
-/// What `exec` was asked to do.
+/// `exec`'s flags as plain values (built in `lib.rs`), so nothing here
+/// depends on clap. An empty `command` starts the user's shell.
 #[derive(Debug)]
 pub struct ExecInput {
-    /// The profile whose credentials CMD gets.
     pub profile: String,
-    /// Run even inside another `crossrole exec`.
     pub force: bool,
-    /// Drop the cached session first.
     pub refresh: bool,
-    /// For a key profile: the long-term key instead of a session.
     pub no_session: bool,
-    /// Serve credentials from a loopback endpoint instead of the environment.
     pub server: bool,
-    /// AWS_REGION for CMD instead of the profile's.
     pub region: Option<String>,
-    /// CMD and its arguments; empty for the user's shell.
     pub command: Vec<std::ffi::OsString>,
 }
 

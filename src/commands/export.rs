@@ -7,7 +7,7 @@ use crate::deps::Deps;
 use crate::error::{Error, Result};
 use crate::resolve::{KeyUse, Resolved};
 
-/// What `export` prints.
+/// What `export` prints; clap's `--format` is mapped to it in `lib.rs`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
     /// `export AWS_…=…` lines, quoted for `eval`.

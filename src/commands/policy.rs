@@ -72,7 +72,8 @@ enum Trusted {
     },
 }
 
-/// The flags as given, before any is checked.
+/// The flags as given (built in `lib.rs`, so nothing here depends on
+/// clap), before any is checked.
 #[derive(Debug, Clone)]
 pub struct PolicyInput {
     pub green_account: String,
