@@ -197,9 +197,9 @@ fn a_keys_file_passphrase_with_nobody_to_ask_exits_3() {
         NEEDS_PERSON,
         &["no terminal"],
     );
+    assert!(!env.config.exists(), "nothing written");
     // An existing one, locked.
     let pass = ("CROSSROLE_FILE_PASSPHRASE", "correct horse battery staple");
-    let mut env = env;
     env.extra_env.push((pass.0.to_string(), pass.1.to_string()));
     let mut env = stored(env, &[]);
     env.extra_env.retain(|(k, _)| k != pass.0);
