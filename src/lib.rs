@@ -14,6 +14,7 @@ pub mod credentials;
 pub mod deps;
 pub mod env;
 pub mod error;
+pub mod exit_code;
 pub mod keys;
 pub mod lock;
 pub mod mfa;
@@ -39,7 +40,7 @@ pub mod commands;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, ExportFormat};
 
 /// Runs one command with the real environment, clock, stores and STS.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -80,14 +81,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Exec(args) => {
             profile_arg(&args.profile)?;
             sys::keep_out_of_core_dumps();
-            return Ok(commands::exec::run(&deps()?, &args)?);
+            let input = commands::exec::ExecInput {
+                profile: args.profile,
+                force: args.force,
+                refresh: args.refresh,
+                no_session: args.no_session,
+                server: args.server,
+                region: args.region,
+                command: args.command,
+            };
+            return Ok(commands::exec::run(&deps()?, &input)?);
         }
         Command::Export(args) => {
             sys::disable_core_dumps();
             commands::export::run(
                 &deps()?,
                 profile_arg(&args.profile)?,
-                args.format,
+                match args.format {
+                    ExportFormat::Env => commands::export::Format::Env,
+                    ExportFormat::Json => commands::export::Format::Json,
+                },
                 args.no_session,
                 &mut stdout,
             )?;
@@ -126,7 +139,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &mut stdout,
             )?);
         }
-        Command::Policy(args) => commands::policy::run(&args, &mut stdout)?,
+        Command::Policy(args) => {
+            let input = commands::policy::PolicyInput {
+                green_account: args.green_account,
+                blue_account: args.blue_account,
+                bucket: args.bucket,
+                role_name: args.role_name,
+                user_or_group: args.user_or_group,
+                require_mfa: args.require_mfa,
+                external_id: args.external_id,
+                json: args.json,
+            };
+            commands::policy::run(&input, &mut stdout)?
+        }
         Command::Completions(args) => commands::completions::completions(args.shell, &mut stdout)?,
         Command::Man => commands::completions::man(&mut stdout)?,
     }

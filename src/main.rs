@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             eprintln!("crossrole: {err}");
-            ExitCode::from(1)
+            ExitCode::from(crossrole::exit_code::of_any(&err))
         }
     }
 }

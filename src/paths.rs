@@ -54,7 +54,7 @@ fn home_dir(env: &Env) -> Option<PathBuf> {
 
 fn home_required(home: &Option<PathBuf>) -> Result<&PathBuf> {
     home.as_ref().ok_or_else(|| {
-        Error::Usage(
+        Error::Other(
             "HOME is not set, so ~/.aws cannot be found; set HOME, or point AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE at the files"
                 .into(),
         )
@@ -78,7 +78,7 @@ fn expand_tilde(p: &Path, home: Option<&Path>) -> Result<PathBuf> {
     match rest {
         Some(rest) => {
             let home = home.ok_or_else(|| {
-                Error::Usage(format!(
+                Error::Other(format!(
                     "{s} starts with ~ but HOME is not set; set HOME or use an absolute path"
                 ))
             })?;
@@ -134,14 +134,14 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
         let meta = std::fs::symlink_metadata(dir)
             .map_err(|e| Error::io("cannot read private folder", dir, e))?;
         if !meta.is_dir() {
-            return Err(Error::Usage(format!(
+            return Err(Error::Other(format!(
                 "{} is not a folder; remove it so crossrole can create its private folder there",
                 dir.display()
             )));
         }
         let me = crate::sys::uid();
         if meta.uid() != me {
-            return Err(Error::Usage(format!(
+            return Err(Error::Other(format!(
                 "{} is owned by another user (uid {}), so crossrole will not keep locks there. Remove it (it holds no secrets) so crossrole can create its own, or fix it with: chown {me} {} && chmod 700 {}",
                 dir.display(),
                 meta.uid(),
@@ -150,7 +150,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
             )));
         }
         if meta.mode() & 0o022 != 0 {
-            return Err(Error::Usage(format!(
+            return Err(Error::Other(format!(
                 "{} is writable by other users (mode {:03o}), so crossrole will not keep locks there. Fix it with: chmod 700 {}",
                 dir.display(),
                 meta.mode() & 0o777,

@@ -27,7 +27,7 @@ pub fn program(exe: &Path, profiles: &[&str]) -> Result<String> {
     #[cfg(windows)]
     {
         let text = exe.to_str().ok_or_else(|| {
-            Error::Usage(format!(
+            Error::Other(format!(
                 "crossrole's path {} is not valid Unicode, so it cannot be written to ~/.aws/config; install crossrole.exe in a folder such as C:\\Program Files\\crossrole",
                 exe.display()
             ))
@@ -123,7 +123,7 @@ pub fn windows_profile(profile: &str) -> Result<()> {
 }
 
 fn refuse(path: &str, why: &str) -> Error {
-    Error::Usage(format!(
+    Error::Other(format!(
         "crossrole's path {path} {why}; install crossrole in a folder whose path has only letters, digits, spaces and .-_\\/: (for example C:\\Program Files\\crossrole\\crossrole.exe or ~/.local/bin/crossrole) and run setup from there"
     ))
 }

@@ -54,7 +54,7 @@ pub fn read_managed(
     name: &str,
 ) -> Result<ManagedProfile> {
     let profile = config.profile(name).ok_or_else(|| {
-        Error::Usage(format!(
+        Error::NotFound(format!(
             "profile `{name}` is not in {}; run `crossrole setup` to create it",
             config_path.display()
         ))
@@ -67,9 +67,13 @@ pub fn read_managed(
             NativeKeys::Ignore,
         )?)),
         // A key profile may carry its own MFA settings (`crossrole_mfa_*`).
-        None if profile.properties.keys().any(|k| k.starts_with("crossrole_") && !k.starts_with("crossrole_mfa_")) => Err(Error::Usage(format!(
-            "profile `{name}` has crossrole_* settings but no {KEY_ROLE_ARN}; add it, or re-run `crossrole setup --target-profile {name} --role-arn ARN`"
-        ))),
+        None if profile.properties.keys().any(|k| k.starts_with("crossrole_") && !k.starts_with("crossrole_mfa_")) => Err(Error::InvalidSetting {
+            profile: name.to_string(),
+            key: KEY_ROLE_ARN.to_string(),
+            message: format!(
+                "profile `{name}` has crossrole_* settings but no {KEY_ROLE_ARN}; add it, or re-run `crossrole setup --target-profile {name} --role-arn ARN`"
+            ),
+        }),
         None => Ok(ManagedProfile::Key {
             profile: name.to_string(),
         }),
@@ -119,7 +123,7 @@ impl RoleSettings {
                     NativeKeys::Ignore => None,
                 })
         };
-        let bad = |key: &str, e: String| Error::Usage(format!("profile `{name}`: {key}: {e}"));
+        let bad = |key: &str, e: String| Error::invalid_setting(name, key, e);
         let pick = |flag: &Option<String>,
                     ours: &str,
                     botocore: &str,
@@ -150,15 +154,21 @@ impl RoleSettings {
             "source_profile",
             crate::validate::profile_name,
         )?
-        .ok_or_else(|| {
-            Error::Usage(format!(
+        .ok_or_else(|| Error::InvalidSetting {
+            profile: name.to_string(),
+            key: KEY_SOURCE_PROFILE.to_string(),
+            message: format!(
                 "profile `{name}` has no {KEY_SOURCE_PROFILE}: add `{KEY_SOURCE_PROFILE} = PROFILE` naming the profile whose key assumes the role"
-            ))
+            ),
         })?;
         if source_profile == name {
-            return Err(Error::Usage(format!(
-                "profile `{name}`: {KEY_SOURCE_PROFILE} names the profile itself; point it at the key profile (e.g. green)"
-            )));
+            return Err(Error::InvalidSetting {
+                profile: name.to_string(),
+                key: KEY_SOURCE_PROFILE.to_string(),
+                message: format!(
+                    "profile `{name}`: {KEY_SOURCE_PROFILE} names the profile itself; point it at the key profile (e.g. green)"
+                ),
+            });
         }
         let duration_seconds = match (
             flags.duration_seconds,

@@ -35,7 +35,9 @@ pub fn ask(question: &str) -> Result<String> {
         .read_line(&mut line)
         .map_err(|e| Error::io("cannot read from the terminal", "/dev/tty", e))?;
     if line.is_empty() {
-        return Err(Error::Usage("no answer: the terminal was closed".into()));
+        return Err(Error::Cancelled(
+            "no answer: the terminal was closed".into(),
+        ));
     }
     Ok(line.trim_end_matches(['\r', '\n']).trim().to_string())
 }
@@ -122,7 +124,7 @@ pub fn ask_secret(question: &str) -> Result<Zeroizing<String>> {
 }
 
 fn no_terminal() -> Error {
-    Error::Usage("no terminal to ask on".into())
+    Error::NeedsPerson("no terminal to ask on".into())
 }
 
 /// Reads one line (a secret) from stdin; used when stdin is a pipe.
@@ -133,7 +135,7 @@ pub fn read_secret_line(mut input: impl BufRead) -> Result<Zeroizing<String>> {
         .map_err(|e| Error::io("cannot read the secret from standard input", "stdin", e))?;
     let trimmed = Zeroizing::new(line.trim().to_string());
     if trimmed.is_empty() {
-        return Err(Error::Usage(
+        return Err(Error::Other(
             "standard input was empty: pipe the secret access key on one line, e.g. from your password manager".into(),
         ));
     }

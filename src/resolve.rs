@@ -89,7 +89,10 @@ pub fn credentials_for(deps: &Deps<'_>, profile: &str, key_use: KeyUse) -> Resul
                     deps, &config, &profile,
                 )?)
             } else {
-                Creds::Key(crate::keys::load(deps.stores.secret(deps.env)?, &profile)?)
+                Creds::Key(crate::keys::require(
+                    deps.stores.secret(deps.env)?,
+                    &profile,
+                )?)
             }
         }
         ManagedProfile::Role(role) => {

@@ -128,7 +128,7 @@ pub fn forget(deps: &Deps<'_>, role: &RoleSettings) -> Result<()> {
 }
 
 fn load_source(deps: &Deps<'_>, role: &RoleSettings) -> Result<LongTermKey> {
-    crate::keys::load(deps.stores.secret(deps.env)?, &role.source_profile)
+    crate::keys::require(deps.stores.secret(deps.env)?, &role.source_profile)
 }
 
 pub fn default_session_name(env: &crate::env::Env) -> String {

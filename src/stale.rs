@@ -114,7 +114,10 @@ mod tests {
     }
 
     fn down() -> RefreshError {
-        RefreshError::transient(Error::Sts("cannot reach STS".into()))
+        RefreshError::transient(Error::Sts {
+            message: "cannot reach STS".into(),
+            source: None,
+        })
     }
 
     #[test]
@@ -129,7 +132,10 @@ mod tests {
         );
         let s = serve_or_fail(None, now, down(), "x");
         assert!(s.is_err());
-        let fatal = RefreshError::from(Error::Sts("access denied".into()));
+        let fatal = RefreshError::from(Error::Sts {
+            message: "access denied".into(),
+            source: None,
+        });
         let s = serve_or_fail(Some(session(Duration::minutes(14), now)), now, fatal, "x");
         assert!(s.is_err(), "a refused request is not hidden");
     }

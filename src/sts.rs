@@ -57,12 +57,17 @@ pub struct SessionTokenRequest<'a> {
 
 /// What went wrong, in terms a user can act on. `code` is the STS error code
 /// when the service answered.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum StsError {
+    #[error("{code}: {message}")]
     Service { code: String, message: String },
+    #[error("cannot reach {endpoint}: {detail}")]
     Unreachable { endpoint: String, detail: String },
+    #[error("{endpoint} did not answer in time")]
     Timeout { endpoint: String },
+    #[error("unreadable response: {detail}")]
     BadResponse { detail: String },
+    #[error("{0}")]
     Setup(String),
 }
 

@@ -20,6 +20,14 @@ pub enum Call<'a> {
 }
 
 pub fn explain(err: StsError, call: &Call<'_>) -> Error {
+    Error::Sts {
+        message: describe(&err, call),
+        source: Some(err),
+    }
+}
+
+/// The message of [`explain`], for callers that wrap it in their own.
+pub fn describe(err: &StsError, call: &Call<'_>) -> String {
     let (key_id, source) = match call {
         Call::Identity { profile, key_id } => (*key_id, *profile),
         Call::AssumeRole { source, key_id, .. } => (*key_id, *source),
@@ -28,7 +36,7 @@ pub fn explain(err: StsError, call: &Call<'_>) -> Error {
     let rerun = format!(
         "re-run `crossrole setup --source-profile {source}` with a current key (create one in the IAM console or with `aws iam create-access-key`)"
     );
-    let msg = match &err {
+    match err {
         StsError::Service { code, message } => match code.as_str() {
             "InvalidClientTokenId" => format!(
                 "STS does not know the access key {masked} of profile `{source}`: it was deleted, deactivated or rotated. {rerun}"
@@ -81,8 +89,7 @@ pub fn explain(err: StsError, call: &Call<'_>) -> Error {
             "STS sent a response crossrole cannot read ({detail}); if an endpoint_url or proxy is set, check that it points at STS"
         ),
         StsError::Setup(s) => s.clone(),
-    };
-    Error::Sts(msg)
+    }
 }
 
 #[cfg(test)]
@@ -119,7 +126,16 @@ mod tests {
     #[track_caller]
     fn says(err: StsError, call: &Call<'_>, parts: &[&str]) -> String {
         let e = explain(err, call);
-        assert!(matches!(e, Error::Sts(_)), "{e:?}");
+        assert!(
+            matches!(
+                e,
+                Error::Sts {
+                    source: Some(_),
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
         let msg = e.to_string();
         for p in parts {
             assert!(msg.contains(p), "{msg:?} lacks {p:?}");

@@ -40,7 +40,7 @@ fn known_profile(deps: &Deps<'_>, profile: &str) -> Result<()> {
     if sessions.names()?.iter().any(|n| n.starts_with(&prefix)) {
         return Ok(());
     }
-    Err(Error::Usage(format!(
+    Err(Error::NotFound(format!(
         "profile `{profile}` is not in {}, and crossrole has no cached session for it; `crossrole list` shows the profiles it manages",
         deps.paths.config_file.display()
     )))

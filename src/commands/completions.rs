@@ -84,6 +84,8 @@ fn render_man() -> std::io::Result<Vec<u8>> {
         buf.push_str(&part(&man, Man::render_options_section, Keep::Body)?);
     }
 
+    buf.push_str(&exit_status());
+
     if cmd
         .get_after_long_help()
         .or_else(|| cmd.get_after_help())
@@ -103,6 +105,19 @@ fn render_man() -> std::io::Result<Vec<u8>> {
         buf.push_str(&part(&page, Man::render_authors_section, Keep::Heading)?);
     }
     Ok(buf.into_bytes())
+}
+
+/// The EXIT STATUS section, from [`crate::exit_code::MEANINGS`].
+fn exit_status() -> String {
+    let mut s = String::from(".SH \"EXIT STATUS\"\n");
+    for (code, meaning) in crate::exit_code::MEANINGS {
+        s.push_str(&format!(".TP\n{code}\n{}\n", roff_text(meaning)));
+    }
+    s.push_str(&format!(
+        ".PP\n{}\n",
+        roff_text("exec passes its command's own exit status through.")
+    ));
+    s
 }
 
 type Section = fn(&clap_mangen::Man, &mut dyn Write) -> std::io::Result<()>;
@@ -164,6 +179,8 @@ mod tests {
         }
         assert!(page.contains("green\\-account"));
         assert_eq!(page.matches(".SH COMMANDS").count(), 1);
+        assert_eq!(page.matches(".SH \"EXIT STATUS\"").count(), 1);
+        assert!(page.contains(".TP\n3\n"), "the needs-a-person status");
         assert!(
             !page.contains("crossrole\\-setup(1)"),
             "points at pages that do not exist"

@@ -140,7 +140,7 @@ pub fn run(
         Ok(store) => {
             let backend = store.backend();
             for p in &key_profiles {
-                match crate::keys::load(store, p) {
+                match crate::keys::require(store, p) {
                     Ok(k) => {
                         r.line(
                             Status::Ok,
@@ -153,15 +153,18 @@ pub fn run(
                         )?;
                         keys.push((p.clone(), k));
                     }
-                    Err(Error::Usage(msg)) => r.line(
+                    Err(e @ (Error::NotFound(_) | Error::NotAKey { .. })) => r.line(
                         Status::Fail,
-                        &format!("keyring ({}): {msg}", backend.describe()),
+                        &format!("keyring ({}): {e}", backend.describe()),
                         None,
                     )?,
                     Err(e) => {
                         let locked = store.readiness() == crate::secrets::Readiness::Locked;
                         let fix = match &e {
-                            Error::Secrets(crate::secrets::Error::Unavailable(_)) if !locked => {
+                            Error::Secrets(crate::secrets::Error::Unavailable(_))
+                            | Error::NeedsPerson(_)
+                                if !locked =>
+                            {
                                 "log in to a desktop session, whose keyring answers on its bus, or choose another with CROSSROLE_BACKEND"
                             }
                             _ => "unlock the keyring with your desktop's keyring tool (e.g. Seahorse) or log in to a desktop session, or choose another with CROSSROLE_BACKEND",

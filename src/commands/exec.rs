@@ -7,10 +7,22 @@
 
 use std::process::{Command, ExitCode};
 
-use crate::cli::ExecArgs;
 use crate::deps::Deps;
 use crate::error::{Error, Result};
 use crate::resolve::{Creds, Resolved};
+
+/// `exec`'s flags as plain values (built in `lib.rs`), so nothing here
+/// depends on clap. An empty `command` starts the user's shell.
+#[derive(Debug)]
+pub struct ExecInput {
+    pub profile: String,
+    pub force: bool,
+    pub refresh: bool,
+    pub no_session: bool,
+    pub server: bool,
+    pub region: Option<String>,
+    pub command: Vec<std::ffi::OsString>,
+}
 
 /// Set in CMD's environment: the profile it runs as.
 pub const MARKER: &str = "CROSSROLE_PROFILE";
@@ -56,51 +68,51 @@ pub fn credential_vars(r: &Resolved) -> Vec<(&'static str, String)> {
     v
 }
 
-pub fn run(deps: &Deps<'_>, args: &ExecArgs) -> Result<ExitCode> {
+pub fn run(deps: &Deps<'_>, input: &ExecInput) -> Result<ExitCode> {
     if let Some(outer) = deps.env.get(MARKER) {
-        if !args.force {
+        if !input.force {
             return Err(Error::Usage(format!(
                 "already inside `crossrole exec {outer}`: this shell holds profile `{outer}`'s credentials, and nesting would mix two sets. Exit that shell first, or pass --force to replace them"
             )));
         }
     }
-    if let Some(region) = &args.region {
+    if let Some(region) = &input.region {
         crate::validate::region(region).map_err(|e| Error::Usage(format!("--region: {e}")))?;
     }
-    if args.refresh {
+    if input.refresh {
         let config = crate::awsfile::AwsFile::load(
             &deps.paths.config_file,
             crate::awsfile::FileKind::Config,
         )?;
-        match crate::profile::read_managed(&config, &deps.paths.config_file, &args.profile)? {
+        match crate::profile::read_managed(&config, &deps.paths.config_file, &input.profile)? {
             crate::profile::ManagedProfile::Role(role) => crate::role_session::forget(deps, &role)?,
             // A key profile's session is its GetSessionToken (or MFA) session.
-            crate::profile::ManagedProfile::Key { profile } if !args.no_session => {
+            crate::profile::ManagedProfile::Key { profile } if !input.no_session => {
                 crate::mfa::session::clear(deps.stores.sessions(deps.env)?, Some(&profile))?;
             }
             crate::profile::ManagedProfile::Key { .. } => {}
         }
     }
-    let key_use = if args.no_session {
+    let key_use = if input.no_session {
         crate::resolve::KeyUse::LongTerm
     } else {
         crate::resolve::KeyUse::Session
     };
-    let mut resolved = crate::resolve::credentials_for(deps, &args.profile, key_use)?;
-    if let Some(region) = &args.region {
+    let mut resolved = crate::resolve::credentials_for(deps, &input.profile, key_use)?;
+    if let Some(region) = &input.region {
         resolved.region = Some(region.clone());
     }
-    let (program, rest) = command_line(deps, &args.command);
+    let (program, rest) = command_line(deps, &input.command);
     let mut cmd = Command::new(&program);
     cmd.args(rest);
     inherit_env(&mut cmd, deps);
-    if args.server {
-        return run_with_server(deps, args, key_use, resolved, cmd, &program);
+    if input.server {
+        return run_with_server(deps, input, key_use, resolved, cmd, &program);
     }
     for (k, v) in credential_vars(&resolved) {
         cmd.env(k, v);
     }
-    cmd.env(MARKER, &args.profile);
+    cmd.env(MARKER, &input.profile);
     drop(resolved);
     run_replacing(cmd, &program)
 }
@@ -109,13 +121,13 @@ pub fn run(deps: &Deps<'_>, args: &ExecArgs) -> Result<ExitCode> {
 /// crossrole stays its parent and answers each fetch through the cache.
 fn run_with_server(
     deps: &Deps<'_>,
-    args: &ExecArgs,
+    input: &ExecInput,
     key_use: crate::resolve::KeyUse,
     resolved: Resolved,
     mut cmd: Command,
     program: &std::ffi::OsStr,
 ) -> Result<ExitCode> {
-    let profile = args.profile.as_str();
+    let profile = input.profile.as_str();
     let key_profile = || {
         Error::Usage(format!(
             "profile `{profile}` with --no-session hands out its long-term key, which does not expire, so `--server` has nothing to refresh. Drop --no-session (CMD then gets GetSessionToken sessions), or run `crossrole exec --no-session {profile} -- CMD`"

@@ -3,15 +3,23 @@
 
 use std::io::Write;
 
-use crate::cli::ExportFormat;
 use crate::deps::Deps;
 use crate::error::{Error, Result};
 use crate::resolve::{KeyUse, Resolved};
 
+/// What `export` prints; clap's `--format` is mapped to it in `lib.rs`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// `export AWS_…=…` lines, quoted for `eval`.
+    Env,
+    /// The credential_process JSON document.
+    Json,
+}
+
 pub fn run(
     deps: &Deps<'_>,
     profile: &str,
-    format: ExportFormat,
+    format: Format,
     no_session: bool,
     out: &mut dyn Write,
 ) -> Result<()> {
@@ -22,12 +30,12 @@ pub fn run(
     };
     let resolved = crate::resolve::credentials_for(deps, profile, key_use)?;
     let text = match format {
-        ExportFormat::Json => {
+        Format::Json => {
             let mut doc = resolved.creds.process_json();
             doc.push('\n');
             doc
         }
-        ExportFormat::Env => env_lines(&resolved),
+        Format::Env => env_lines(&resolved),
     };
     out.write_all(text.as_bytes())
         .and_then(|_| out.flush())

@@ -101,11 +101,9 @@ fn row(deps: &Deps<'_>, config: &AwsFile, name: &str) -> Row {
         None => match deps.stores.secret(deps.env) {
             Err(e) => Err(format!("keyring unavailable: {e}")),
             Ok(store) => match crate::keys::load(store, &key_profile) {
-                Ok(k) => Ok(k.access_key_id.clone()),
-                Err(Error::Usage(msg)) if msg.starts_with("no key") => {
-                    Err(format!("no key stored for `{key_profile}`"))
-                }
-                Err(Error::Usage(msg)) => Err(msg),
+                Ok(Some(k)) => Ok(k.access_key_id.clone()),
+                Ok(None) => Err(format!("no key stored for `{key_profile}`")),
+                Err(e @ Error::NotAKey { .. }) => Err(e.to_string()),
                 Err(e) => Err(format!("keyring cannot be read: {e}")),
             },
         },

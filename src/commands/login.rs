@@ -42,7 +42,7 @@ pub fn run(deps: &Deps<'_>, input: &LoginInput<'_>, out: &mut dyn Write) -> Resu
     let session = match read_managed(&config, &deps.paths.config_file, input.profile)? {
         ManagedProfile::Role(role) => crate::role_session::get(deps, &config, &role)?.0,
         ManagedProfile::Key { profile } => {
-            let key = crate::keys::load(deps.stores.secret(deps.env)?, &profile)?;
+            let key = crate::keys::require(deps.stores.secret(deps.env)?, &profile)?;
             federation_session(deps, &config, input.profile, &key)?
         }
     };
@@ -90,17 +90,20 @@ fn federation_session(
     deps.sts
         .get_federation_token(key, &target, &name, FEDERATION_POLICY_ARN)
         .map_err(|e| {
-            let why = crate::sts_errors::explain(
-                e,
+            let why = crate::sts_errors::describe(
+                &e,
                 &crate::sts_errors::Call::Identity {
                     profile,
                     key_id: &key.access_key_id,
                 },
             );
-            Error::Sts(format!(
-                "GetFederationToken for profile `{profile}` (key {}) failed: {why}. The user's IAM policy must allow sts:GetFederationToken",
-                mask_key_id(&key.access_key_id)
-            ))
+            Error::Sts {
+                message: format!(
+                    "GetFederationToken for profile `{profile}` (key {}) failed: {why}. The user's IAM policy must allow sts:GetFederationToken",
+                    mask_key_id(&key.access_key_id)
+                ),
+                source: Some(e),
+            }
         })
 }
 

@@ -8,7 +8,6 @@ use std::io::Write;
 
 use serde::Serialize;
 
-use crate::cli::PolicyArgs;
 use crate::error::{Error, Result};
 use crate::validate;
 use crate::validate::{account_id, is_iam_name_char};
@@ -71,6 +70,20 @@ enum Trusted {
     Group {
         name: String,
     },
+}
+
+/// The flags as given (built in `lib.rs`, so nothing here depends on
+/// clap), before any is checked.
+#[derive(Debug, Clone)]
+pub struct PolicyInput {
+    pub green_account: String,
+    pub blue_account: String,
+    pub bucket: String,
+    pub role_name: String,
+    pub user_or_group: Option<String>,
+    pub require_mfa: bool,
+    pub external_id: Option<String>,
+    pub json: bool,
 }
 
 /// Validated inputs; built only by [`Input::from_args`].
@@ -229,7 +242,7 @@ fn user_or_group(s: &str, green: &str) -> std::result::Result<(String, Trusted),
 }
 
 impl Input {
-    fn from_args(a: &PolicyArgs) -> Result<Input> {
+    fn from_args(a: &PolicyInput) -> Result<Input> {
         account_id(&a.green_account).map_err(|e| usage("--green-account", e))?;
         account_id(&a.blue_account).map_err(|e| usage("--blue-account", e))?;
         bucket_name(&a.bucket).map_err(|e| usage("--bucket", e))?;
@@ -431,7 +444,7 @@ fn write_all(out: &mut dyn Write, bytes: &[u8]) -> Result<()> {
     }
 }
 
-pub fn run(args: &PolicyArgs, out: &mut dyn Write) -> Result<()> {
+pub fn run(args: &PolicyInput, out: &mut dyn Write) -> Result<()> {
     let input = Input::from_args(args)?;
     let set = policy_set(&input);
     let text = if args.json {
@@ -456,8 +469,8 @@ pub fn run(args: &PolicyArgs, out: &mut dyn Write) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn args() -> PolicyArgs {
-        PolicyArgs {
+    fn args() -> PolicyInput {
+        PolicyInput {
             green_account: "111111111111".into(),
             blue_account: "222222222222".into(),
             bucket: "the-bucket".into(),
@@ -469,9 +482,9 @@ mod tests {
         }
     }
 
-    fn json_of(a: PolicyArgs) -> serde_json::Value {
+    fn json_of(a: PolicyInput) -> serde_json::Value {
         let mut out = Vec::new();
-        run(&PolicyArgs { json: true, ..a }, &mut out).expect("policy");
+        run(&PolicyInput { json: true, ..a }, &mut out).expect("policy");
         serde_json::from_slice(&out).expect("json")
     }
 
@@ -515,7 +528,7 @@ mod tests {
 
     #[test]
     fn conditions_combine() {
-        let a = PolicyArgs {
+        let a = PolicyInput {
             require_mfa: true,
             external_id: Some("Ext-123".into()),
             ..args()
@@ -527,7 +540,7 @@ mod tests {
 
     #[test]
     fn user_and_group_principals() {
-        let a = PolicyArgs {
+        let a = PolicyInput {
             user_or_group: Some("arn:aws:iam::111111111111:user/s3-prod-user".into()),
             ..args()
         };
@@ -535,7 +548,7 @@ mod tests {
             json_of(a)["blue_trust_policy"]["Statement"][0]["Principal"]["AWS"],
             "arn:aws:iam::111111111111:user/s3-prod-user"
         );
-        let g = PolicyArgs {
+        let g = PolicyInput {
             user_or_group: Some("arn:aws:iam::111111111111:group/team/s3-prod-group".into()),
             ..args()
         };
@@ -545,7 +558,7 @@ mod tests {
             json_of(g)["blue_trust_policy"]["Statement"][0]["Principal"]["AWS"],
             "arn:aws:iam::111111111111:root"
         );
-        let cn = PolicyArgs {
+        let cn = PolicyInput {
             user_or_group: Some("arn:aws-cn:iam::111111111111:user/u".into()),
             ..args()
         };
@@ -565,7 +578,7 @@ mod tests {
             "arn:aws:s3:::bucket",
             "s3-prod-user",
         ] {
-            let a = PolicyArgs {
+            let a = PolicyInput {
                 user_or_group: Some(bad.into()),
                 ..args()
             };
@@ -611,7 +624,7 @@ mod tests {
     #[test]
     fn nothing_written_on_error() {
         let mut out = Vec::new();
-        let a = PolicyArgs {
+        let a = PolicyInput {
             green_account: "12345".into(),
             ..args()
         };

@@ -60,7 +60,7 @@ fn plan(config: &AwsFile, profile: &str) -> Result<RemovePlan> {
             .iter()
             .any(|n| n == profile)
         {
-            return Err(Error::Usage(format!(
+            return Err(Error::Other(format!(
                 "profile `{profile}` is not managed by crossrole (its credential_process does not call crossrole); remove it with your editor if you mean to"
             )));
         }
@@ -68,7 +68,7 @@ fn plan(config: &AwsFile, profile: &str) -> Result<RemovePlan> {
     if let Kind::Key | Kind::Gone = kind {
         let users = dependents(config, profile);
         if !users.is_empty() {
-            return Err(Error::Usage(format!(
+            return Err(Error::Other(format!(
                 "profile `{profile}` is the source of {}; remove {} first",
                 users
                     .iter()
@@ -90,7 +90,7 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
     let mut planned = plan(&read, profile)?;
     if let Kind::Gone = planned.kind {
         if !has_leftovers(deps, profile)? {
-            return Err(Error::Usage(format!(
+            return Err(Error::NotFound(format!(
                 "profile `{profile}` is not in {}, and crossrole keeps nothing for it in the keyring",
                 deps.paths.config_file.display()
             )));
@@ -143,7 +143,7 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
             Saved::Changed(_) => {
                 read = AwsFile::load(path, FileKind::Config)?;
                 planned = plan(&read, profile).map_err(|e| {
-                    Error::Usage(format!(
+                    Error::Other(format!(
                         "{} changed while remove was running, and the profile can no longer be removed from it: {e}; the file was left as the other program wrote it",
                         path.display()
                     ))
@@ -152,7 +152,7 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
         }
     }
     if !saved {
-        return Err(Error::Usage(format!(
+        return Err(Error::Other(format!(
             "{} keeps changing while remove runs; run remove again when nothing else edits it",
             path.display()
         )));
@@ -188,7 +188,7 @@ fn confirm(deps: &Deps<'_>, profile: &str, yes: bool) -> Result<()> {
         "Remove profile {profile}, its keyring entries and cached sessions? [y/N] "
     ))?;
     if !matches!(answer.as_str(), "y" | "Y" | "yes" | "YES" | "Yes") {
-        return Err(Error::Usage("not removed".into()));
+        return Err(Error::Cancelled("not removed".into()));
     }
     Ok(())
 }

@@ -63,8 +63,9 @@ fn snapshot(deps: &Deps<'_>, input: &SetupInput) -> Result<Snapshot> {
     )?;
     let store = deps.stores.secret(deps.env)?;
     let stored = match crate::keys::load(store, &source) {
-        Ok(k) => Some(k),
-        Err(Error::Usage(_)) => None,
+        Ok(k) => k,
+        // Whatever is there is replaced by the key setup stores.
+        Err(Error::NotAKey { .. }) => None,
         Err(e) => return Err(e),
     };
     Ok(Snapshot {
@@ -99,7 +100,7 @@ fn consent(plan: &SetupPlan) -> Result<()> {
         "Warning: {why}.\nDelete the plaintext key anyway? [y/N] "
     ))?;
     if !matches!(answer.as_str(), "y" | "Y" | "yes" | "YES" | "Yes") {
-        return Err(Error::Usage(
+        return Err(Error::Cancelled(
             "nothing changed: re-run with --keep-backup to keep a private copy of the plaintext key"
                 .into(),
         ));
@@ -247,7 +248,7 @@ fn save(
             }
         }
     }
-    Err(Error::Usage(format!(
+    Err(Error::Other(format!(
         "{} keeps changing while setup runs; nothing more was written to it. Run setup again when nothing else edits it",
         path.display()
     )))
@@ -263,7 +264,7 @@ fn replan(
     path: &Path,
 ) -> Result<SetupPlan> {
     let stop = |why: String| {
-        Error::Usage(format!(
+        Error::Other(format!(
             "{} changed while setup was running, and {why}; it was left as the other program wrote it. Run setup again",
             path.display()
         ))

@@ -14,6 +14,12 @@ fn usage(flag: &str) -> impl Fn(String) -> Error + '_ {
     move |e| Error::Usage(format!("{flag}: {e}"))
 }
 
+/// A bad answer typed on the terminal or piped on stdin: not the command
+/// line's fault, so a plain failure.
+fn bad_answer(what: &str) -> impl Fn(String) -> Error + '_ {
+    move |e| Error::Other(format!("{what}: {e}"))
+}
+
 pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
     if let Some(p) = &a.source_profile {
         validate::profile_name(p).map_err(usage("--source-profile"))?;
@@ -85,7 +91,7 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
         } else {
             prompt::read_secret_line(std::io::stdin().lock())?
         };
-        validate::secret_access_key(&secret).map_err(usage("secret access key"))?;
+        validate::secret_access_key(&secret).map_err(bad_answer("secret access key"))?;
         KeySource::Given(LongTermKey {
             access_key_id: id,
             secret_access_key: Secret::new(secret.to_string()),
@@ -94,9 +100,9 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
         KeySource::Import { keep_backup: false }
     } else if interactive && !has_stored_key(deps, &source) {
         let id = prompt::ask(&format!("Access key id for profile {source} (AKIA…): "))?;
-        validate::access_key_id(&id).map_err(usage("access key id"))?;
+        validate::access_key_id(&id).map_err(bad_answer("access key id"))?;
         let secret = prompt::ask_secret("Secret access key (not shown): ")?;
-        validate::secret_access_key(&secret).map_err(usage("secret access key"))?;
+        validate::secret_access_key(&secret).map_err(bad_answer("secret access key"))?;
         KeySource::Given(LongTermKey {
             access_key_id: id,
             secret_access_key: Secret::new(secret.to_string()),
@@ -114,7 +120,7 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
             && target.get("role_arn").is_none()
         {
             let arn = prompt::ask("Role to assume (arn:aws:iam::ACCOUNT:role/NAME): ")?;
-            validate::role_arn(&arn).map_err(usage("role ARN"))?;
+            validate::role_arn(&arn).map_err(bad_answer("role ARN"))?;
             role_arn = Some(arn);
         }
         let has_region = target.get("region").is_some()
@@ -125,7 +131,7 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
         if region.is_none() && !has_region {
             let r = prompt::ask("Region [us-east-1]: ")?;
             if !r.is_empty() {
-                validate::region(&r).map_err(usage("region"))?;
+                validate::region(&r).map_err(bad_answer("region"))?;
                 region = Some(r);
             }
         }
@@ -175,6 +181,6 @@ fn has_stored_key(deps: &Deps<'_>, profile: &str) -> bool {
     deps.stores
         .secret(deps.env)
         .ok()
-        .and_then(|s| keys::load(s, profile).ok())
+        .and_then(|s| keys::load(s, profile).ok().flatten())
         .is_some()
 }

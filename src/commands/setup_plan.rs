@@ -162,8 +162,7 @@ pub fn source_profile(flag: Option<&str>, config: &AwsFile, target: &str) -> Res
     else {
         return Ok("green".to_string());
     };
-    validate::profile_name(name)
-        .map_err(|e| Error::Usage(format!("profile `{target}`: {key}: {e}")))?;
+    validate::profile_name(name).map_err(|e| Error::invalid_setting(target, key, e))?;
     Ok(name.to_string())
 }
 
@@ -184,7 +183,7 @@ pub fn plan(input: &SetupInput, snap: &Snapshot, env: &Env, self_exe: &Path) -> 
         KeySource::Given(k) => k.clone(),
         KeySource::Env => key_from_env(env)?,
         KeySource::Stored => snap.stored.clone().ok_or_else(|| {
-            Error::Usage(format!(
+            Error::NotFound(format!(
                 "no key for profile `{src}` is stored yet; give one with --import-credentials, --access-key-id ID (secret on stdin) or --keys-from-env"
             ))
         })?,
@@ -208,7 +207,7 @@ pub fn plan(input: &SetupInput, snap: &Snapshot, env: &Env, self_exe: &Path) -> 
             match from_creds.or(from_config).or_else(|| snap.stored.clone()) {
                 Some(k) => k,
                 None => {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::NotFound(format!(
                         "no aws_access_key_id / aws_secret_access_key for profile `{src}` in {} to import; run `aws configure --profile {src}` first, or use --access-key-id",
                         label(&snap.credentials)
                     )))
@@ -265,13 +264,17 @@ pub fn plan(input: &SetupInput, snap: &Snapshot, env: &Env, self_exe: &Path) -> 
         existing.get("region"),
         Some(source_region.as_str()),
     ]);
-    let bad_region = |e: String| {
-        Error::Usage(format!(
+    let bad_region = |profile: &str, e: String| {
+        Error::InvalidSetting {
+        profile: profile.to_string(),
+        key: "region".into(),
+        message: format!(
             "region: {e}; fix `region` in the config, AWS_REGION, or pass --region / --source-region"
-        ))
+        ),
+    }
     };
-    validate::region(&source_region).map_err(bad_region)?;
-    validate::region(&target_region).map_err(bad_region)?;
+    validate::region(&source_region).map_err(|e| bad_region(&src, e))?;
+    validate::region(&target_region).map_err(|e| bad_region(tgt, e))?;
 
     // 4. The profiles, edited in memory.
     let program = crate::process_line::program(self_exe, &[&src, tgt])?;
@@ -384,14 +387,19 @@ fn take_static_key(fp: &mut FilePlan, profile: &str) -> Result<Option<LongTermKe
     };
     let key = match (p.get("aws_access_key_id"), p.get("aws_secret_access_key")) {
         (Some(id), Some(secret)) => {
+            let bad = |key: &str, message: String| Error::InvalidSetting {
+                profile: profile.to_string(),
+                key: key.to_string(),
+                message,
+            };
             validate::access_key_id(id).map_err(|e| {
-                Error::Usage(format!(
-                    "{}: [{profile}] aws_access_key_id: {e}",
-                    label(&fp.file)
-                ))
+                bad(
+                    "aws_access_key_id",
+                    format!("{}: [{profile}] aws_access_key_id: {e}", label(&fp.file)),
+                )
             })?;
             validate::secret_access_key(secret)
-                .map_err(|e| Error::Usage(format!("[{profile}]: {e}")))?;
+                .map_err(|e| bad("aws_secret_access_key", format!("[{profile}]: {e}")))?;
             Some(LongTermKey {
                 access_key_id: id.to_string(),
                 secret_access_key: Secret::new(secret.to_string()),
@@ -425,13 +433,13 @@ fn take_static_key(fp: &mut FilePlan, profile: &str) -> Result<Option<LongTermKe
 fn key_from_env(env: &Env) -> Result<LongTermKey> {
     let id = env
         .get("AWS_ACCESS_KEY_ID")
-        .ok_or_else(|| Error::Usage("--keys-from-env: AWS_ACCESS_KEY_ID is not set".into()))?;
+        .ok_or_else(|| Error::Other("--keys-from-env: AWS_ACCESS_KEY_ID is not set".into()))?;
     let secret = env
         .get("AWS_SECRET_ACCESS_KEY")
-        .ok_or_else(|| Error::Usage("--keys-from-env: AWS_SECRET_ACCESS_KEY is not set".into()))?;
-    validate::access_key_id(id).map_err(|e| Error::Usage(format!("AWS_ACCESS_KEY_ID: {e}")))?;
+        .ok_or_else(|| Error::Other("--keys-from-env: AWS_SECRET_ACCESS_KEY is not set".into()))?;
+    validate::access_key_id(id).map_err(|e| Error::Other(format!("AWS_ACCESS_KEY_ID: {e}")))?;
     validate::secret_access_key(secret)
-        .map_err(|e| Error::Usage(format!("AWS_SECRET_ACCESS_KEY: {e}")))?;
+        .map_err(|e| Error::Other(format!("AWS_SECRET_ACCESS_KEY: {e}")))?;
     Ok(LongTermKey {
         access_key_id: id.to_string(),
         secret_access_key: Secret::new(secret.to_string()),

@@ -317,4 +317,5 @@ fn an_mfa_session_in_its_window_is_served_when_nobody_answers() {
         .err()
         .expect("under 10 minutes");
     assert!(e.to_string().contains("cancelled"), "{e}");
+    assert!(matches!(e, crate::Error::Cancelled(_)), "{e:?}");
 }

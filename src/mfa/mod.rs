@@ -126,7 +126,7 @@ impl MfaSettings {
     /// is an error naming the profile and the key.
     pub fn of_profile(config: &AwsFile, profile: &str) -> Result<MfaSettings> {
         let p = config.profile(profile).unwrap_or_default();
-        let bad = |k: &str, e: String| Error::Usage(format!("profile `{profile}`: {k}: {e}"));
+        let bad = |k: &str, e: String| Error::invalid_setting(profile, k, e);
         let mut s = MfaSettings::default();
         if let Some(v) = p.get(KEY_SESSION_SECONDS) {
             s.session_seconds =
@@ -162,12 +162,7 @@ pub fn key_profile_serial(config: &AwsFile, profile: &str) -> Result<Option<Stri
         None => Ok(None),
         Some(v) => crate::validate::mfa_serial(v)
             .map(|_| Some(v.to_string()))
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "profile `{profile}`: {}: {e}",
-                    crate::profile::KEY_MFA_SERIAL
-                ))
-            }),
+            .map_err(|e| Error::invalid_setting(profile, crate::profile::KEY_MFA_SERIAL, e)),
     }
 }
 

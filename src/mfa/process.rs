@@ -27,7 +27,7 @@ impl Driver for CodeProcess {
 
     fn ask(&self, env: &Env, req: &CodeRequest<'_>) -> Result<Code, PromptError> {
         let Some((program, args)) = self.argv.split_first() else {
-            return Err(PromptError::NoWay(
+            return Err(PromptError::Unusable(
                 "crossrole_mfa_process is empty: set it to the program that prints the code".into(),
             ));
         };
@@ -73,7 +73,7 @@ pub fn run(
     what: &'static str,
 ) -> Result<Ran, PromptError> {
     let path = find_program(env, program).ok_or_else(|| {
-        PromptError::NoWay(format!(
+        PromptError::Unusable(format!(
             "the {what} `{program}` is not installed or not executable (looked on PATH)"
         ))
     })?;
@@ -290,6 +290,6 @@ mod tests {
         }
         .ask(&sh_env(), &req(secs))
         .unwrap_err();
-        assert!(matches!(e, PromptError::NoWay(_)), "{e}");
+        assert!(matches!(e, PromptError::Unusable(_)), "{e}");
     }
 }

@@ -46,9 +46,12 @@ impl CodeRequest<'_> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromptError {
-    /// Nothing here can ask (no terminal, no display, no program).
+    /// Nothing here can ask a person (no terminal, no display).
     #[error("{0}")]
     NoWay(String),
+    /// The configured code program cannot be run (none given, not installed).
+    #[error("{0}")]
+    Unusable(String),
     #[error("the {0} was cancelled")]
     Cancelled(&'static str),
     #[error("the {0} got no answer within {1} seconds")]

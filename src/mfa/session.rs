@@ -187,10 +187,13 @@ fn refresh(
                 again = Some(REJECTED);
             }
             Err(e) if code.is_some() && is_rejected_code(&e) => {
-                return Err(Error::Sts(format!(
-                    "STS rejected the MFA code for {} twice. Check that the device's clock is right and that crossrole_mfa_serial names this user's MFA device",
-                    need.serial.unwrap_or_default()
-                ))
+                return Err(Error::Sts {
+                    message: format!(
+                        "STS rejected the MFA code for {} twice. Check that the device's clock is right and that crossrole_mfa_serial names this user's MFA device",
+                        need.serial.unwrap_or_default()
+                    ),
+                    source: Some(e),
+                }
                 .into());
             }
             Err(e) => {
@@ -234,11 +237,15 @@ fn ask(
         timeout: super::prompt::timeout(deps.env),
     };
     ask_code(deps.prompter, deps.env, settings, &req).map_err(|e| {
-        let msg = match &e {
-            PromptError::NoWay(m) => m.clone(),
-            other => format!("profile `{profile}` needs an MFA code ({serial}): {other}"),
+        let needs = |other: &PromptError| {
+            format!("profile `{profile}` needs an MFA code ({serial}): {other}")
         };
-        RefreshError::transient(Error::Usage(msg))
+        RefreshError::transient(match e {
+            PromptError::NoWay(m) => Error::NeedsPerson(m),
+            PromptError::Unusable(m) => Error::Other(m),
+            PromptError::Cancelled(_) => Error::Cancelled(needs(&e)),
+            _ => Error::Other(needs(&e)),
+        })
     })
 }
 
@@ -250,7 +257,7 @@ pub fn is_rejected_code(e: &StsError) -> bool {
 }
 
 fn load_key(deps: &Deps<'_>, profile: &str) -> Result<LongTermKey> {
-    crate::keys::load(deps.stores.secret(deps.env)?, profile)
+    crate::keys::require(deps.stores.secret(deps.env)?, profile)
 }
 
 /// GetSessionToken grants an IAM user at most 36 hours; as for role

@@ -215,6 +215,9 @@ pub(crate) fn map_error(flavor: &Flavor, name: &str, err: keyring_core::Error) -
     let backend = flavor.backend.name();
     match err {
         E::NoStorageAccess(inner) => match flavor.probe.and_then(|probe| probe()) {
+            Some((Readiness::Locked, why)) => {
+                Error::Locked(format!("{why} ({SERVICE}/{name}: {inner})"))
+            }
             Some((_, why)) => Error::Unavailable(format!("{why} ({SERVICE}/{name}: {inner})")),
             None => Error::Unavailable(format!(
                 "The {} is locked or refused access to {SERVICE}/{name} ({inner}). {}",

@@ -165,7 +165,7 @@ impl FileStore {
         let source = self.source()?;
         let what = self.path.display().to_string();
         if source.is_terminal() && !crate::prompt::has_tty() {
-            return Err(Error::Unavailable(format!(
+            return Err(Error::NeedsPerson(format!(
                 "{what} is locked and there is no terminal to ask its passphrase on. Run any crossrole \
                  command in a terminal first (e.g. `crossrole doctor --offline`) to unlock it for \
                  {UNLOCK_VAR} seconds, or set CROSSROLE_FILE_PASSPHRASE_COMMAND (or the weaker \

@@ -105,6 +105,12 @@ pub enum Error {
     /// The kernel key quota (EDQUOT): callers drop stale entries or fall back.
     #[error("the kernel keyring refused the request: {0}")]
     QuotaFull(String),
+    /// The store is locked and unlocking it was refused or failed.
+    #[error("{0}")]
+    Locked(String),
+    /// A passphrase is needed and nothing here can ask a person for it.
+    #[error("{0}")]
+    NeedsPerson(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

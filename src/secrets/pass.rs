@@ -141,11 +141,11 @@ fn explain(what: &str, stderr: &str, status: &str) -> Error {
         || lower.contains("inappropriate ioctl")
         || lower.contains("operation cancelled")
     {
-        format!(
+        return Error::NeedsPerson(format!(
             "GPG needs your key's passphrase but gpg-agent has no terminal to ask on (pinentry). \
              Unlock it from a terminal first (e.g. `pass show crossrole/...` once, so gpg-agent \
              caches it), or set GPG_TTY=$(tty) in your shell profile. ({last})"
-        )
+        ));
     } else if lower.contains("no public key") || lower.contains("unusable public key") {
         format!(
             "GPG cannot encrypt to the key in the store's .gpg-id ({last}); check `gpg --list-keys` \

@@ -108,7 +108,10 @@ fn refuse_empty(p: &Passphrase, source: &Source) -> Result<(), Error> {
 fn terminal(question: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
     crate::prompt::ask_passphrase(question)
         .map(|s| Zeroizing::new(s.as_bytes().to_vec()))
-        .map_err(|e| Error::Unavailable(e.to_string()))
+        .map_err(|e| match e {
+            crate::Error::NeedsPerson(msg) => Error::NeedsPerson(msg),
+            other => Error::Unavailable(other.to_string()),
+        })
 }
 
 /// Applies the one-line rule (see the module docs).

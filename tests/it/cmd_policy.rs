@@ -229,7 +229,7 @@ fn user_principal_and_group_note() {
 fn assert_usage_error(extra: &[&str], flag: &str, says: &str) {
     let out = policy(extra);
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{extra:?}: {err}");
+    assert_eq!(out.status.code(), Some(2), "{extra:?}: {err}");
     assert!(out.stdout.is_empty(), "{extra:?} wrote to stdout");
     assert!(!err.contains("panicked"), "{err}");
     assert!(err.contains(flag) && err.contains(says), "{extra:?}: {err}");
@@ -257,7 +257,7 @@ fn bad_inputs_fail_with_specific_messages() {
     let check = |args: Vec<&str>, flag: &str, says: &str| {
         let out = run(&args);
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert!(out.stdout.is_empty(), "{args:?} wrote to stdout");
         assert!(!err.contains("panicked"), "{err}");
         assert!(err.contains(flag) && err.contains(says), "{args:?}: {err}");
@@ -305,7 +305,7 @@ fn bad_inputs_fail_with_specific_messages() {
     // A huge value is echoed back cut short, not in full.
     let long = "a".repeat(100_000);
     let out = policy(&["--role-name", &long]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         out.stderr.len() < 1000,
         "{} bytes of stderr",

@@ -30,6 +30,7 @@ mod concurrent_edits;
 mod crash_safety;
 mod direct_client;
 mod exec_server;
+mod exit_codes;
 mod faults;
 mod fuzz_corpus_replay;
 mod headless_file;
