@@ -11,7 +11,8 @@
 //! - Sections are merged in file order. smithy-rs merges differently spelled
 //!   headers naming one profile (`[profile a]`, `[profile  a]`) in hash-map
 //!   order, which is not deterministic; file order is what botocore does.
-//! - A byte-order mark at the start of the file is ignored.
+//! - A byte-order mark at the start of the file is skipped by the lenient
+//!   reader; [`validate`] reports it, as the SDKs fail on it.
 //! - Nested blocks are split into `Profile::nested` the way botocore does
 //!   (`key = a = b` gives `a = b`; smithy-rs keeps only `a` for `[services]`).
 
@@ -92,6 +93,10 @@ pub(crate) fn read(doc: &Document, kind: FileKind) -> (Vec<RawSection>, Option<S
             });
         }
     };
+    if doc.bom {
+        // The SDKs do not strip it: the first line is text before any profile.
+        fail(1, "Expected a profile definition (the file starts with a byte-order mark, U+FEFF)");
+    }
     for (i, line) in doc.lines.iter().enumerate() {
         let n = i + 1;
         match &line.kind {
