@@ -88,7 +88,8 @@ fn py_lines(text: &str) -> Vec<(&str, usize)> {
 /// Python's `str.splitlines()` line breaks.
 fn py_splitlines(s: &str) -> Vec<&str> {
     s.split([
-        '\n', '\r', '\u{b}', '\u{c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}', '\u{2029}',
+        '\n', '\r', '\u{b}', '\u{c}', '\u{1c}', '\u{1d}', '\u{1e}', '\u{85}', '\u{2028}',
+        '\u{2029}',
     ])
     .collect()
 }
@@ -201,7 +202,9 @@ pub(crate) fn read(text: &str) -> Result<Vec<Section>, Failure> {
         let value = if comment { "" } else { stripped };
         if value.is_empty() {
             if !comment {
-                if let (Some(options), Some(o)) = (options_of(cur, &mut sections, &mut defaults), &opt) {
+                if let (Some(options), Some(o)) =
+                    (options_of(cur, &mut sections, &mut defaults), &opt)
+                {
                     if let Some((lines, _)) = options.get_mut(o) {
                         lines.push(String::new());
                     }
@@ -370,7 +373,9 @@ mod tests {
 
     #[test]
     fn values() {
-        let s = read("[DEFAULT]\nq = 1\n[p]\nr = eu # x\ns3 =\n  a = b\n\n  c=d\nk : v\n  more\n\n").unwrap();
+        let s =
+            read("[DEFAULT]\nq = 1\n[p]\nr = eu # x\ns3 =\n  a = b\n\n  c=d\nk : v\n  more\n\n")
+                .unwrap();
         let o = &s[0].options;
         assert_eq!(o["r"].0, Value::Text("eu # x".into()));
         assert_eq!(o["q"], (Value::Text("1".into()), 2));
@@ -388,10 +393,16 @@ mod tests {
             read("[default]\na=1\n[profile default]\nb=2\n[profile \"q r\"]\n[profilex y]\n[sso-session s]\n").unwrap(),
             true,
         );
-        assert_eq!(v.profiles.keys().collect::<Vec<_>>(), ["default", "q r", "y"]);
+        assert_eq!(
+            v.profiles.keys().collect::<Vec<_>>(),
+            ["default", "q r", "y"]
+        );
         assert!(v.profiles["default"].options.contains_key("b"));
         assert!(v.sso_sessions.contains_key("s"));
-        assert_eq!(shlex_split("a 'b c' \"d\\\"\"").unwrap(), ["a", "b c", "d\""]);
+        assert_eq!(
+            shlex_split("a 'b c' \"d\\\"\"").unwrap(),
+            ["a", "b c", "d\""]
+        );
         assert_eq!(shlex_split("a \"b"), None);
     }
 }

@@ -95,7 +95,10 @@ pub(crate) fn read(doc: &Document, kind: FileKind) -> (Vec<RawSection>, Option<S
     };
     if doc.bom {
         // The SDKs do not strip it: the first line is text before any profile.
-        fail(1, "Expected a profile definition (the file starts with a byte-order mark, U+FEFF)");
+        fail(
+            1,
+            "Expected a profile definition (the file starts with a byte-order mark, U+FEFF)",
+        );
     }
     for (i, line) in doc.lines.iter().enumerate() {
         let n = i + 1;

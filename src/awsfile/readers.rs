@@ -103,7 +103,10 @@ const VALUE_FIX: &str = "make it a plain `key = value` line: a comment on a line
 
 fn value_fix(sdk: Option<&str>, boto: Option<&Value>) -> String {
     if let (Some(s), Some(Value::Text(b))) = (sdk, boto) {
-        if b.starts_with(s) && b.get(s.len()..).is_some_and(|r| r.trim_start().starts_with(['#', ';'])) {
+        if b.starts_with(s)
+            && b.get(s.len()..)
+                .is_some_and(|r| r.trim_start().starts_with(['#', ';']))
+        {
             return "move the comment to a line of its own: botocore reads it as part of the value"
                 .to_string();
         }
@@ -159,16 +162,35 @@ pub(crate) fn disagreements(doc: &Document, kind: FileKind) -> Vec<Disagreement>
     for name in names {
         let sdk = meaning::profile(doc, &index, &name).map(|p| p.properties);
         let is_it = |id: &SectionId| matches!(id, SectionId::Profile { name: n, .. } if *n == name);
-        compare(doc, kind, &mut out, &name, Some(&name), sdk, views.profiles.get(&name), &is_it);
+        compare(
+            doc,
+            kind,
+            &mut out,
+            &name,
+            Some(&name),
+            sdk,
+            views.profiles.get(&name),
+            &is_it,
+        );
     }
     if kind == FileKind::Config {
-        let mut names: BTreeSet<String> = meaning::sso_session_names(doc, kind).into_iter().collect();
+        let mut names: BTreeSet<String> =
+            meaning::sso_session_names(doc, kind).into_iter().collect();
         names.extend(views.sso_sessions.keys().cloned());
         for name in names {
             let sdk = meaning::sso_session(doc, kind, &name);
             let is_it = |id: &SectionId| matches!(id, SectionId::SsoSession(n) if *n == name);
             let label = format!("sso-session {name}");
-            compare(doc, kind, &mut out, &label, None, sdk, views.sso_sessions.get(&name), &is_it);
+            compare(
+                doc,
+                kind,
+                &mut out,
+                &label,
+                None,
+                sdk,
+                views.sso_sessions.get(&name),
+                &is_it,
+            );
         }
     }
     out
@@ -251,8 +273,14 @@ mod tests {
     #[test]
     fn the_three_files_of_the_issue() {
         use DisagreementKind::*;
-        assert_eq!(found("[ profile blue ]\nregion = x\n", FileKind::Config), [(Header, 1)]);
-        let broken = found("[profile a]\nx = 1\n[profile blue\nregion = x\n", FileKind::Config);
+        assert_eq!(
+            found("[ profile blue ]\nregion = x\n", FileKind::Config),
+            [(Header, 1)]
+        );
+        let broken = found(
+            "[profile a]\nx = 1\n[profile blue\nregion = x\n",
+            FileKind::Config,
+        );
         assert_eq!(broken, [(SdkCannotRead, 3), (CliCannotRead, 3)]);
         let d = disagreements(
             &Document::parse("[profile blue]\nregion = eu-west-1 # main account\n"),
@@ -261,7 +289,11 @@ mod tests {
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].line, 2);
         assert!(d[0].sdk.contains("`eu-west-1`"), "{}", d[0]);
-        assert!(d[0].botocore.contains("`eu-west-1 # main account`"), "{}", d[0]);
+        assert!(
+            d[0].botocore.contains("`eu-west-1 # main account`"),
+            "{}",
+            d[0]
+        );
         assert!(d[0].fix.contains("comment"), "{}", d[0].fix);
     }
 

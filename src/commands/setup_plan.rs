@@ -324,23 +324,9 @@ pub fn plan(input: &SetupInput, snap: &Snapshot, env: &Env, self_exe: &Path) -> 
     }
 
     // 6. What the two readers (the AWS SDKs, the AWS CLI) make of the result.
+    // Both files: the AWS CLI and the SDKs resolve a profile from both.
     check_readers(&snap.config, &config, &[src.as_str(), tgt], &mut notes)?;
-    if creds.file.to_text() != snap.credentials.to_text() {
-        check_readers(&snap.credentials, &creds, &[src.as_str()], &mut notes)?;
-    } else {
-        for d in snap.credentials.reader_disagreements() {
-            if matches!(
-                d.kind,
-                DisagreementKind::SdkCannotRead | DisagreementKind::CliCannotRead
-            ) {
-                notes.push(format!(
-                    "warning: {}: {d}; fix: {}",
-                    label(&snap.credentials),
-                    d.fix
-                ));
-            }
-        }
-    }
+    check_readers(&snap.credentials, &creds, &[src.as_str(), tgt], &mut notes)?;
 
     // 7. Keys that would live only in the kernel keyring.
     let removes_plaintext = creds.removed.is_some() || config.removed.is_some();
@@ -409,8 +395,13 @@ fn check_readers(
         };
         let list: Vec<String> = shown
             .iter()
-            .map(|d| format!("  {d}
-    fix: {}", d.fix))
+            .map(|d| {
+                format!(
+                    "  {d}
+    fix: {}",
+                    d.fix
+                )
+            })
             .collect();
         return Err(Error::Usage(format!(
             "{}: the AWS SDKs and the AWS CLI (botocore) would read it differently{when}; setup changed nothing:\n{}",
@@ -418,9 +409,13 @@ fn check_readers(
             list.join("\n")
         )));
     }
-    for d in was.iter().filter(|d| d.kind != DisagreementKind::Header) {
+    for d in &was {
+        let said = format!("rewrote the header `{}`", d.text);
+        if d.kind == DisagreementKind::Header && notes.iter().any(|n| n.contains(&said)) {
+            continue;
+        }
         notes.push(format!(
-            "{}: {d}; setup rewrote it, and both now read it the same",
+            "{}: {d}; after setup's edit both read the profile the same",
             label(&fp.file)
         ));
     }
@@ -753,9 +748,14 @@ mod tests {
         let given = || input(KeySource::Given(key(ID)));
         // botocore cannot read a broken header: refused, naming the line.
         let broken = "[profile green]\nregion = eu-west-1\n[profile blue\nregion = eu-west-1\n";
-        let e = plan_of(&given(), &snap(broken, "", None)).unwrap_err().to_string();
+        let e = plan_of(&given(), &snap(broken, "", None))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 3: `[profile blue`"), "{e}");
-        assert!(e.contains("cannot read") && e.contains("changed nothing"), "{e}");
+        assert!(
+            e.contains("cannot read") && e.contains("changed nothing"),
+            "{e}"
+        );
         // An inline comment in a value setup rewrites: done, and said.
         let commented = "[profile blue]\nregion = eu-west-1 # main account\n";
         let p = plan_of(&given(), &snap(commented, "", None)).unwrap();
@@ -763,13 +763,15 @@ mod tests {
         assert!(
             p.notes.iter().any(|n| n.contains("line 2")
                 && n.contains("`eu-west-1 # main account`")
-                && n.contains("both now read")),
+                && n.contains("both read the profile the same")),
             "{:?}",
             p.notes
         );
         // One setup leaves alone: refused, with both readings.
         let kept = "[profile blue]\noutput = json # mine\n";
-        let e = plan_of(&given(), &snap(kept, "", None)).unwrap_err().to_string();
+        let e = plan_of(&given(), &snap(kept, "", None))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("line 2: `output = json # mine`") && e.contains("`json`"),
             "{e}"
