@@ -496,9 +496,12 @@ fn check_case(case: &Case, o: &mut Botocore, stats: &mut Stats) -> Result<(), St
             let e = e.to_string();
             if e.contains("would read it differently") {
                 stats.refused_readers += 1;
+                // Refusing what the edit would leave (e.g. a `[DEFAULT]` key that
+                // botocore gives each new profile) rests on crossrole's models,
+                // which check_models holds to the real readers on every file.
                 ensure!(
                     case,
-                    touched_trouble,
+                    touched_trouble || e.contains("after setup's edit"),
                     "refused though the real readers agree: {e}"
                 );
                 ensure!(case, e.contains("line "), "refusal names no line: {e}");
@@ -846,11 +849,20 @@ fn nested(value: BoxedStrategy<String>, wild: bool) -> impl Strategy<Value = Vec
         })
 }
 
+/// A region setup accepts, for a tame file's `region` key.
+fn tame(key: &str, v: String) -> String {
+    match key.eq_ignore_ascii_case("region") {
+        true if v.len() % 2 == 0 => "eu-west-1".to_string(),
+        true => "us-east-2".to_string(),
+        false => v,
+    }
+}
+
 /// Lines both readers read alike.
 fn plain_item() -> impl Strategy<Value = Vec<String>> {
     prop_oneof![
-        10 => (plain_key(), plain_value()).prop_map(|(k, v)| vec![format!("{k} = {v}")]),
-        2 => (plain_key(), plain_value()).prop_map(|(k, v)| vec![format!("{k}={v}")]),
+        10 => (plain_key(), plain_value()).prop_map(|(k, v)| vec![format!("{k} = {}", tame(&k, v))]),
+        2 => (plain_key(), plain_value()).prop_map(|(k, v)| vec![format!("{k}={}", tame(&k, v))]),
         2 => nested(plain_value().boxed(), false),
         2 => prop_oneof![Just("# c"), Just("; c"), Just("#"), Just("# caf\u{e9}")]
             .prop_map(|c| vec![c.to_string()]),
@@ -1036,6 +1048,19 @@ fn shape(config: bool) -> impl Strategy<Value = Shape> {
         )
 }
 
+/// An import needs the source profile's key somewhere in the file.
+fn with_key(mut text: String, source: &str, import: bool) -> String {
+    if import && !text.contains(&format!("[{source}]")) {
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!(
+            "[{source}]\naws_access_key_id = {ID}\naws_secret_access_key = {SECRET}\n"
+        ));
+    }
+    text
+}
+
 fn case() -> impl Strategy<Value = Case> {
     (
         shape(true),
@@ -1047,7 +1072,7 @@ fn case() -> impl Strategy<Value = Case> {
     )
         .prop_map(|(c, k, source, import, region, source_region)| Case {
             config: render(&c, true),
-            credentials: render(&k, false),
+            credentials: with_key(render(&k, false), source, import),
             source: source.to_string(),
             import,
             region,
@@ -1086,6 +1111,10 @@ fn generated_cases() {
     let mut runner = TestRunner::new(PtConfig {
         cases: n,
         failure_persistence: None,
+        // Each shrink step asks botocore again: bounded, so a failure
+        // still reports within the test's time.
+        max_shrink_iters: 1500,
+        max_shrink_time: 90_000,
         ..PtConfig::default()
     });
     let result = runner.run(&case(), |c| {
