@@ -152,9 +152,8 @@ pub(crate) fn disagreements(doc: &Document, kind: FileKind) -> Vec<Disagreement>
             return out;
         }
     };
-    if sdk_error.is_some() {
-        return out;
-    }
+    // A file the SDKs reject is still compared, as they would read it
+    // once that line is fixed, so that doctor can list everything at once.
     let views = botocore::views(sections, kind == FileKind::Config);
     let index = meaning::Index::build(doc, kind);
     let mut names: BTreeSet<String> = index.names().into_iter().collect();
