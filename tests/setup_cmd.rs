@@ -122,7 +122,11 @@ fn a_file_the_aws_cli_cannot_read_is_refused_naming_the_line() {
     let out = env.crossrole(&setup_args(&["--access-key-id", KEY_ID]), Some(SECRET));
     fails_with(
         &out,
-        &["line 4: `[profile blue`", "cannot read the file", "changed nothing"],
+        &[
+            "line 4: `[profile blue`",
+            "cannot read the file",
+            "changed nothing",
+        ],
     );
     assert_eq!(env.read_config(), config);
     // An inline comment in a value botocore would keep: setup rewrites the
@@ -137,7 +141,9 @@ fn a_file_the_aws_cli_cannot_read_is_refused_naming_the_line() {
             && text.contains("both read the profile the same"),
         "{text}"
     );
-    assert!(env.read_config().contains("[profile blue]\nregion = eu-west-1\n"));
+    assert!(env
+        .read_config()
+        .contains("[profile blue]\nregion = eu-west-1\n"));
 }
 
 #[test]
