@@ -33,6 +33,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 use aws_runtime::env_config::file::{EnvConfigFileKind, EnvConfigFiles};
+use aws_runtime::env_config::property::PropertiesKey;
 use aws_runtime::env_config::section::EnvConfigSections;
 use crossrole::awsfile::{AwsFile, DisagreementKind, FileKind};
 use crossrole::commands::setup_plan::{plan, KeySource, SetupInput, Snapshot};
@@ -280,6 +281,8 @@ struct Reading<'a> {
     boto: &'a Value,
     sdk: Result<EnvConfigSections, String>,
     keys: BTreeSet<String>,
+    /// Keys as written (sub-property names keep their case).
+    raw_keys: BTreeSet<String>,
     ambiguous: BTreeSet<String>,
 }
 
@@ -315,6 +318,17 @@ fn reading<'a>(text: &str, kind: FileKind, boto: &'a Value) -> Reading<'a> {
         boto,
         sdk: sdk_read(text, kind),
         keys: candidate_keys(text),
+        // Every stretch of a line before an `=` (`output = a=b` holds sub-property `a`).
+        raw_keys: text
+            .split(['\n', '\r'])
+            .flat_map(|l| {
+                let parts: Vec<&str> = l.split('=').collect();
+                let n = parts.len().saturating_sub(1);
+                parts.into_iter().take(n)
+            })
+            .map(|k| k.trim_matches([' ', '\t']).to_string())
+            .chain(candidate_keys(text))
+            .collect(),
         ambiguous: ambiguous(text, kind),
     }
 }
@@ -406,8 +420,46 @@ fn check_models(case: &Case, file: &AwsFile, r: &Reading, stats: &mut Stats) -> 
                 let _ = bs;
             }
         }
+        if let (Ok(s), Some(svc)) = (
+            &r.sdk,
+            r.boto.pointer("/map/services").and_then(Value::as_object),
+        ) {
+            let names: BTreeSet<&str> = svc.keys().map(String::as_str).chain(["local"]).collect();
+            for name in names {
+                let ours = file.services(name).unwrap_or_default();
+                let sdk = sdk_services(s, name, &r.raw_keys);
+                ensure!(
+                    case,
+                    ours == sdk,
+                    "[services {name}]: crossrole {ours:?}, SDK {sdk:?}"
+                );
+            }
+        }
     }
     Ok(())
+}
+
+/// A `[services NAME]` section as the SDK stores it (sub-properties only).
+fn sdk_services(
+    s: &EnvConfigSections,
+    name: &str,
+    keys: &BTreeSet<String>,
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for p in keys {
+        for sp in keys {
+            let key = PropertiesKey::builder()
+                .section_key("services")
+                .section_name(name)
+                .property_name(p)
+                .sub_property_name(sp)
+                .build();
+            if let Some(v) = key.ok().and_then(|k| s.other_sections().get(&k).cloned()) {
+                out.entry(p.clone()).or_default().insert(sp.clone(), v);
+            }
+        }
+    }
+    out
 }
 
 /// Whether the real readers disagree about `name`, or cannot read the file.
@@ -419,7 +471,7 @@ fn troubled(file: &AwsFile, r: &Reading, name: &str) -> bool {
     let boto = r.boto_profiles(config).and_then(|m| m.get(name));
     match (r.sdk_profile(name), boto) {
         (None, None) => false,
-        (Some(s), Some(b)) => !same_section(&s, b) || r.ambiguous.contains(name),
+        (Some(s), Some(b)) => !same_section(&s, b),
         _ => true,
     }
 }
@@ -525,7 +577,12 @@ fn check_case(case: &Case, o: &mut Botocore, stats: &mut Stats) -> Result<(), St
         rk.sdk.as_ref().err(),
         rk.boto
     );
-    if touched_trouble {
+    // The SDK merges two spellings of one header in no set order: its
+    // reading then cannot be compared.
+    let touched_ambiguous = [src, TARGET]
+        .iter()
+        .any(|n| rc.ambiguous.contains(*n) || rk.ambiguous.contains(*n));
+    if touched_trouble && !touched_ambiguous {
         stats.normalised += 1;
         ensure!(
             case,
@@ -1111,8 +1168,8 @@ fn generated_cases() {
         failure_persistence: None,
         // Each shrink step asks botocore again: bounded, so a failure
         // still reports within the test's time.
-        max_shrink_iters: 1500,
-        max_shrink_time: 90_000,
+        max_shrink_iters: 400,
+        max_shrink_time: 60_000,
         ..PtConfig::default()
     });
     let result = runner.run(&case(), |c| {

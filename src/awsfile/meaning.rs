@@ -194,6 +194,22 @@ pub(crate) fn parse_nested(value: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// A `[services]` property's sub-properties, as the SDKs split them
+/// (only spaces and tabs trimmed, unlike botocore).
+fn sub_properties(value: &str) -> BTreeMap<String, String> {
+    value
+        .split('\n')
+        .filter_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            Some((
+                k.trim_matches(WS).to_string(),
+                v.trim_matches(WS).to_string(),
+            ))
+        })
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
+}
+
 fn make_profile(properties: BTreeMap<String, String>) -> Profile {
     let nested = properties
         .iter()
@@ -321,7 +337,7 @@ pub(crate) fn services(
     merged.map(|props| {
         props
             .iter()
-            .map(|(k, v)| (k.clone(), parse_nested(v)))
+            .map(|(k, v)| (k.clone(), sub_properties(v)))
             .filter(|(_, m)| !m.is_empty())
             .collect()
     })
