@@ -312,7 +312,7 @@ pub(crate) fn read(text: &str) -> Result<Vec<Section>, Failure> {
 }
 
 /// botocore's `_parse_nested`; `None` where it raises.
-pub(crate) fn nested(text: &str) -> Option<BTreeMap<String, String>> {
+fn nested(text: &str) -> Option<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for l in py_splitlines(text) {
         let l = py_strip(l);

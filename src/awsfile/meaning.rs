@@ -190,13 +190,13 @@ pub(crate) fn parse_nested(value: &str) -> BTreeMap<String, String> {
             let (k, v) = l.split_once('=')?;
             Some((k.trim().to_string(), v.trim().to_string()))
         })
-        .filter(|(k, _)| !k.is_empty())
         .collect()
 }
 
-/// A `[services]` property's sub-properties, as the SDKs split them
-/// (only spaces and tabs trimmed, unlike botocore).
-fn sub_properties(value: &str) -> BTreeMap<String, String> {
+/// A nested block's or `[services]` property's sub-properties, as the SDKs
+/// split them: at `\n` only, spaces and tabs trimmed, an empty name kept
+/// (botocore also splits at a lone `\r` and trims any Unicode space).
+pub(crate) fn sub_properties(value: &str) -> BTreeMap<String, String> {
     value
         .split('\n')
         .filter_map(|l| {
@@ -206,7 +206,6 @@ fn sub_properties(value: &str) -> BTreeMap<String, String> {
                 v.trim_matches(WS).to_string(),
             ))
         })
-        .filter(|(k, _)| !k.is_empty())
         .collect()
 }
 

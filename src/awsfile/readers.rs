@@ -65,7 +65,7 @@ fn show_boto(v: &Value) -> String {
 fn same(sdk: &str, boto: &Value) -> bool {
     match boto {
         Value::Text(t) => t == sdk,
-        Value::Nested(m) => sdk.starts_with('\n') && botocore::nested(sdk).is_some_and(|n| n == *m),
+        Value::Nested(m) => sdk.starts_with('\n') && meaning::sub_properties(sdk) == *m,
     }
 }
 

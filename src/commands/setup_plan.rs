@@ -414,8 +414,12 @@ fn check_readers(
         if d.kind == DisagreementKind::Header && notes.iter().any(|n| n.contains(&said)) {
             continue;
         }
+        let now_reads = match d.kind {
+            DisagreementKind::SdkCannotRead | DisagreementKind::CliCannotRead => "the file",
+            _ => "the profile the same",
+        };
         notes.push(format!(
-            "{}: {d}; after setup's edit both read the profile the same",
+            "{}: {d}; after setup's edit both read {now_reads}",
             label(&fp.file)
         ));
     }
