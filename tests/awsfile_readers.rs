@@ -550,7 +550,7 @@ fn check_case(case: &Case, o: &mut Botocore, stats: &mut Stats) -> Result<(), St
     let p = match plan(&input, &snap, &env, Path::new("/opt/crossrole")) {
         Err(e) => {
             let e = e.to_string();
-            if e.contains("would read it differently") {
+            if e.contains("would not read it alike") {
                 stats.refused_readers += 1;
                 // Refusing what the edit would leave (e.g. a `[DEFAULT]` key that
                 // botocore gives each new profile) rests on crossrole's models,

@@ -388,23 +388,26 @@ fn check_readers(
         .filter(concerns)
         .collect();
     if !now.is_empty() {
-        let (shown, when) = if was.is_empty() {
-            (&now, " after setup's edit")
+        // Name the lines as the user has them: those still at fault after the
+        // edit, or (when the edit itself causes it) the edited file's.
+        let same = |a: &Disagreement, b: &Disagreement| {
+            a.kind == b.kind && a.text == b.text && a.profile == b.profile
+        };
+        let still: Vec<&Disagreement> = was
+            .iter()
+            .filter(|w| now.iter().any(|n| same(w, n)))
+            .collect();
+        let (shown, when) = if still.is_empty() {
+            (now.iter().collect(), " after setup's edit")
         } else {
-            (&was, "")
+            (still, "")
         };
         let list: Vec<String> = shown
             .iter()
-            .map(|d| {
-                format!(
-                    "  {d}
-    fix: {}",
-                    d.fix
-                )
-            })
+            .map(|d| format!("  {d}\n    fix: {}", d.fix))
             .collect();
         return Err(Error::Usage(format!(
-            "{}: the AWS SDKs and the AWS CLI (botocore) would read it differently{when}; setup changed nothing:\n{}",
+            "{}: the AWS SDKs and the AWS CLI (botocore) would not read it alike{when}; setup changed nothing:\n{}",
             label(&fp.file),
             list.join("\n")
         )));
