@@ -1173,7 +1173,16 @@ fn generated_cases() {
     let result = runner.run(&case(), |c| {
         let mut o = o.lock().unwrap_or_else(|e| e.into_inner());
         let mut s = stats.lock().unwrap_or_else(|e| e.into_inner());
-        check_case(&c, &mut o, &mut s).map_err(TestCaseError::fail)
+        let r = check_case(&c, &mut o, &mut s).map_err(TestCaseError::fail);
+        if s.cases % 20_000 == 0 {
+            // Progress for the long run (bench/readers.sh), on stderr.
+            eprintln!(
+                "{} cases in {:.0}s",
+                s.cases,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        r
     });
     let s = stats.into_inner().unwrap_or_else(|e| e.into_inner());
     println!(

@@ -29,7 +29,7 @@ mod readers;
 mod save;
 
 pub use headers::{HeaderMismatch, Seen};
-pub use readers::{Disagreement, DisagreementKind};
+pub use readers::{Disagreement, DisagreementKind, Outside};
 pub use save::Saved;
 
 #[derive(Debug, thiserror::Error)]
@@ -254,6 +254,11 @@ impl AwsFile {
     /// differently, or where one of them cannot read it at all.
     pub fn reader_disagreements(&self) -> Vec<Disagreement> {
         readers::disagreements(&self.doc, self.kind)
+    }
+
+    /// What both readers see outside the profiles `names` (see [`Outside`]).
+    pub fn read_outside(&self, names: &[&str]) -> Outside {
+        readers::outside(&self.doc, self.kind, names)
     }
 
     /// Rewrites the headers of `profile` that botocore does not read as

@@ -256,6 +256,61 @@ fn compare(
     }
 }
 
+/// What both readers see outside some profiles: botocore's other sections
+/// and the SDKs' other profiles. An edit of those profiles must leave it
+/// as it was (a line that holds a lone `\r` is two lines to botocore, so
+/// removing it can remove a header botocore saw).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Outside {
+    botocore: Option<Vec<(String, BTreeMap<String, Value>)>>,
+    sdk: Vec<(String, Option<BTreeMap<String, String>>)>,
+}
+
+impl Outside {
+    /// Whether `after` reads as this did (botocore's part only when it
+    /// could read this at all).
+    pub fn kept_in(&self, after: &Outside) -> bool {
+        self.sdk == after.sdk && (self.botocore.is_none() || self.botocore == after.botocore)
+    }
+}
+
+pub(crate) fn outside(doc: &Document, kind: FileKind, names: &[&str]) -> Outside {
+    let touches = |section: &str| match kind {
+        FileKind::Credentials => names.contains(&section.trim()),
+        // `[profile x]`, `[default]`, and spellings setup normalises (`[ profile x ]`).
+        FileKind::Config => {
+            botocore::shlex_split(section)
+                .and_then(|p| p.last().cloned())
+                .is_some_and(|n| names.contains(&n.as_str()))
+                || section
+                    .split_whitespace()
+                    .last()
+                    .is_some_and(|n| names.contains(&n))
+        }
+    };
+    let botocore = botocore::read(&doc.to_text()).ok().map(|sections| {
+        sections
+            .into_iter()
+            .filter(|s| !touches(&s.name))
+            .map(|s| {
+                let options = s.options.into_iter().map(|(k, (v, _))| (k, v)).collect();
+                (s.name, options)
+            })
+            .collect()
+    });
+    let index = meaning::Index::build(doc, kind);
+    let sdk = index
+        .names()
+        .into_iter()
+        .filter(|n| !names.contains(&n.as_str()))
+        .map(|n| {
+            let p = meaning::profile(doc, &index, &n).map(|p| p.properties);
+            (n, p)
+        })
+        .collect();
+    Outside { botocore, sdk }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +340,12 @@ mod tests {
         );
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].line, 2);
+        // Removing `role_arn`'s line would remove botocore's [plugins] too.
+        let before = Document::parse("[profile a]\nrole_arn = x\r[plugins]\n");
+        let after = Document::parse("[profile a]\n");
+        let was = outside(&before, FileKind::Config, &["a"]);
+        assert!(!was.kept_in(&outside(&after, FileKind::Config, &["a"])));
+        assert!(was.kept_in(&outside(&before, FileKind::Config, &["a"])));
         assert!(d[0].sdk.contains("`eu-west-1`"), "{}", d[0]);
         assert!(
             d[0].botocore.contains("`eu-west-1 # main account`"),

@@ -387,6 +387,16 @@ fn check_readers(
         .into_iter()
         .filter(concerns)
         .collect();
+    if !before
+        .read_outside(names)
+        .kept_in(&fp.file.read_outside(names))
+    {
+        return Err(Error::Usage(format!(
+            "{}: setup's edit of {} would change how the AWS CLI or the SDKs read other sections (a line with a carriage return inside is two lines to botocore); setup changed nothing. Run `crossrole doctor` to see the lines",
+            label(&fp.file),
+            names.join(" and ")
+        )));
+    }
     if !now.is_empty() {
         // Name the lines as the user has them: those still at fault after the
         // edit, or (when the edit itself causes it) the edited file's.
