@@ -11,7 +11,8 @@
 //! - Sections are merged in file order. smithy-rs merges differently spelled
 //!   headers naming one profile (`[profile a]`, `[profile  a]`) in hash-map
 //!   order, which is not deterministic; file order is what botocore does.
-//! - A byte-order mark at the start of the file is ignored.
+//! - A byte-order mark at the start of the file is skipped by the lenient
+//!   reader; [`validate`] reports it, as the SDKs fail on it.
 //! - Nested blocks are split into `Profile::nested` the way botocore does
 //!   (`key = a = b` gives `a = b`; smithy-rs keeps only `a` for `[services]`).
 
@@ -92,6 +93,13 @@ pub(crate) fn read(doc: &Document, kind: FileKind) -> (Vec<RawSection>, Option<S
             });
         }
     };
+    if doc.bom {
+        // The SDKs do not strip it: the first line is text before any profile.
+        fail(
+            1,
+            "Expected a profile definition (the file starts with a byte-order mark, U+FEFF)",
+        );
+    }
     for (i, line) in doc.lines.iter().enumerate() {
         let n = i + 1;
         match &line.kind {
@@ -182,7 +190,22 @@ pub(crate) fn parse_nested(value: &str) -> BTreeMap<String, String> {
             let (k, v) = l.split_once('=')?;
             Some((k.trim().to_string(), v.trim().to_string()))
         })
-        .filter(|(k, _)| !k.is_empty())
+        .collect()
+}
+
+/// A nested block's or `[services]` property's sub-properties, as the SDKs
+/// split them: at `\n` only, spaces and tabs trimmed, an empty name kept
+/// (botocore also splits at a lone `\r` and trims any Unicode space).
+pub(crate) fn sub_properties(value: &str) -> BTreeMap<String, String> {
+    value
+        .split('\n')
+        .filter_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            Some((
+                k.trim_matches(WS).to_string(),
+                v.trim_matches(WS).to_string(),
+            ))
+        })
         .collect()
 }
 
@@ -313,7 +336,7 @@ pub(crate) fn services(
     merged.map(|props| {
         props
             .iter()
-            .map(|(k, v)| (k.clone(), parse_nested(v)))
+            .map(|(k, v)| (k.clone(), sub_properties(v)))
             .filter(|(_, m)| !m.is_empty())
             .collect()
     })

@@ -20,13 +20,16 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod botocore;
 mod edit;
 mod headers;
 mod meaning;
 mod parse;
+mod readers;
 mod save;
 
 pub use headers::{HeaderMismatch, Seen};
+pub use readers::{Disagreement, DisagreementKind, Outside};
 pub use save::Saved;
 
 #[derive(Debug, thiserror::Error)]
@@ -264,6 +267,17 @@ impl AwsFile {
     /// Headers that the AWS SDKs and botocore read as different profiles.
     pub fn header_mismatches(&self) -> Vec<HeaderMismatch> {
         headers::mismatches(&self.doc, self.kind)
+    }
+
+    /// Every place the AWS SDKs and botocore (the AWS CLI) read this file
+    /// differently, or where one of them cannot read it at all.
+    pub fn reader_disagreements(&self) -> Vec<Disagreement> {
+        readers::disagreements(&self.doc, self.kind)
+    }
+
+    /// What both readers see outside the profiles `names` (see [`Outside`]).
+    pub fn read_outside(&self, names: &[&str]) -> Outside {
+        readers::outside(&self.doc, self.kind, names)
     }
 
     /// Rewrites the headers of `profile` that botocore does not read as

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::awsfile::{AwsFile, FileKind};
+use crate::awsfile::{AwsFile, DisagreementKind, FileKind};
 use crate::cache::{self, Lookup};
 use crate::commands::doctor_plaintext as plaintext;
 use crate::credentials::{mask_key_id, LongTermKey};
@@ -75,6 +75,7 @@ pub fn run(
     let creds = AwsFile::load(&deps.paths.credentials_file, FileKind::Credentials).ok();
     for file in std::iter::once(&config).chain(creds.as_ref()) {
         check_headers(&mut r, file)?;
+        check_readers(&mut r, file)?;
     }
     check_plaintext(&mut r, deps, &config, creds.as_ref())?;
 
@@ -377,6 +378,27 @@ fn check_headers(r: &mut Report<'_>, file: &AwsFile) -> Result<()> {
             ),
             Some(&fix),
         )?;
+    }
+    Ok(())
+}
+
+/// Every other place the AWS SDKs and the AWS CLI (botocore) read the file
+/// differently, e.g. `region = eu-west-1 # main` (botocore keeps the
+/// comment), or where botocore cannot read it at all. Headers are
+/// `check_headers`' and the SDKs' syntax errors in the config `check_config`'s.
+fn check_readers(r: &mut Report<'_>, file: &AwsFile) -> Result<()> {
+    let path = file
+        .path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    for d in file.reader_disagreements() {
+        let status = match d.kind {
+            DisagreementKind::Header => continue,
+            DisagreementKind::SdkCannotRead if file.kind() == FileKind::Config => continue,
+            DisagreementKind::SdkCannotRead | DisagreementKind::CliCannotRead => Status::Fail,
+            DisagreementKind::Value => Status::Warn,
+        };
+        r.line(status, &format!("{path}: {d}"), Some(&d.fix))?;
     }
     Ok(())
 }

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::path::Path;
 
-use crate::awsfile::{AwsFile, FileKind, Profile};
+use crate::awsfile::{AwsFile, Disagreement, DisagreementKind, FileKind, Profile};
 use crate::cache;
 use crate::credentials::{mask_key_id, LongTermKey, Secret};
 use crate::env::Env;
@@ -332,7 +332,12 @@ pub fn plan(input: &SetupInput, snap: &Snapshot, env: &Env, self_exe: &Path) -> 
         normalize(&mut creds, &src, &mut notes);
     }
 
-    // 6. Keys that would live only in the kernel keyring.
+    // 6. What the two readers (the AWS SDKs, the AWS CLI) make of the result.
+    // Both files: the AWS CLI and the SDKs resolve a profile from both.
+    check_readers(&snap.config, &config, &[src.as_str(), tgt], &mut notes)?;
+    check_readers(&snap.credentials, &creds, &[src.as_str(), tgt], &mut notes)?;
+
+    // 7. Keys that would live only in the kernel keyring.
     let removes_plaintext = creds.removed.is_some() || config.removed.is_some();
     let store_key = !snap.stored.as_ref().is_some_and(|s| same_key(s, &key));
     let keep_backup = matches!(input.key_source, KeySource::Import { keep_backup: true });
@@ -364,6 +369,83 @@ fn normalize(fp: &mut FilePlan, name: &str, notes: &mut Vec<String>) {
         ));
         fp.touched(header.clone());
     }
+}
+
+/// Refuses a file that a reader cannot read, or whose profiles `names` the
+/// two readers would read differently after the edit; a disagreement in
+/// those profiles that the edit itself resolved is said. Line numbers are
+/// those of the file as the user has it.
+fn check_readers(
+    before: &AwsFile,
+    fp: &FilePlan,
+    names: &[&str],
+    notes: &mut Vec<String>,
+) -> Result<()> {
+    let concerns = |d: &Disagreement| match d.kind {
+        DisagreementKind::SdkCannotRead | DisagreementKind::CliCannotRead => true,
+        _ => d.profile.as_deref().is_some_and(|p| names.contains(&p)),
+    };
+    let was: Vec<Disagreement> = before
+        .reader_disagreements()
+        .into_iter()
+        .filter(concerns)
+        .collect();
+    let now: Vec<Disagreement> = fp
+        .file
+        .reader_disagreements()
+        .into_iter()
+        .filter(concerns)
+        .collect();
+    if !before
+        .read_outside(names)
+        .kept_in(&fp.file.read_outside(names))
+    {
+        return Err(Error::Usage(format!(
+            "{}: setup's edit of {} would change how the AWS CLI or the SDKs read other sections (a line with a carriage return inside is two lines to botocore); setup changed nothing. Run `crossrole doctor` to see the lines",
+            label(&fp.file),
+            names.join(" and ")
+        )));
+    }
+    if !now.is_empty() {
+        // Name the lines as the user has them: those still at fault after the
+        // edit, or (when the edit itself causes it) the edited file's.
+        let same = |a: &Disagreement, b: &Disagreement| {
+            a.kind == b.kind && a.text == b.text && a.profile == b.profile
+        };
+        let still: Vec<&Disagreement> = was
+            .iter()
+            .filter(|w| now.iter().any(|n| same(w, n)))
+            .collect();
+        let (shown, when) = if still.is_empty() {
+            (now.iter().collect(), " after setup's edit")
+        } else {
+            (still, "")
+        };
+        let list: Vec<String> = shown
+            .iter()
+            .map(|d| format!("  {d}\n    fix: {}", d.fix))
+            .collect();
+        return Err(Error::Usage(format!(
+            "{}: the AWS SDKs and the AWS CLI (botocore) would not read it alike{when}; setup changed nothing:\n{}",
+            label(&fp.file),
+            list.join("\n")
+        )));
+    }
+    for d in &was {
+        let said = format!("rewrote the header `{}`", d.text);
+        if d.kind == DisagreementKind::Header && notes.iter().any(|n| n.contains(&said)) {
+            continue;
+        }
+        let now_reads = match d.kind {
+            DisagreementKind::SdkCannotRead | DisagreementKind::CliCannotRead => "the file",
+            _ => "the profile the same",
+        };
+        notes.push(format!(
+            "{}: {d}; after setup's edit both read {now_reads}",
+            label(&fp.file)
+        ));
+    }
+    Ok(())
 }
 
 pub fn same_key(a: &LongTermKey, b: &LongTermKey) -> bool {
@@ -676,6 +758,44 @@ mod tests {
             "{:?}",
             p.notes
         );
+    }
+
+    #[test]
+    fn files_the_readers_disagree_about() {
+        let given = || input(KeySource::Given(key(ID)));
+        // botocore cannot read a broken header: refused, naming the line.
+        let broken = "[profile green]\nregion = eu-west-1\n[profile blue\nregion = eu-west-1\n";
+        let e = plan_of(&given(), &snap(broken, "", None))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 3: `[profile blue`"), "{e}");
+        assert!(
+            e.contains("cannot read") && e.contains("changed nothing"),
+            "{e}"
+        );
+        // An inline comment in a value setup rewrites: done, and said.
+        let commented = "[profile blue]\nregion = eu-west-1 # main account\n";
+        let p = plan_of(&given(), &snap(commented, "", None)).unwrap();
+        assert!(p.config.file.to_text().contains("\nregion = eu-west-1\n"));
+        assert!(
+            p.notes.iter().any(|n| n.contains("line 2")
+                && n.contains("`eu-west-1 # main account`")
+                && n.contains("both read the profile the same")),
+            "{:?}",
+            p.notes
+        );
+        // One setup leaves alone: refused, with both readings.
+        let kept = "[profile blue]\noutput = json # mine\n";
+        let e = plan_of(&given(), &snap(kept, "", None))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("line 2: `output = json # mine`") && e.contains("`json`"),
+            "{e}"
+        );
+        // Elsewhere in the file: not setup's business (doctor lists it).
+        let other = "[profile red]\noutput = json # mine\n";
+        assert!(plan_of(&given(), &snap(other, "", None)).is_ok());
     }
 
     #[test]

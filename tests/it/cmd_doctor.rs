@@ -625,3 +625,49 @@ fn doctor_flags_headers_the_sdks_and_the_aws_cli_read_differently() {
     );
     assert!(text.contains("write it as `[profile stray]`"), "{text}");
 }
+
+#[test]
+fn doctor_lists_every_place_the_aws_cli_and_the_sdks_read_differently() {
+    let env = TestEnv::keyutils();
+    // Lines 1-11 are crossrole's profiles; the rest is the user's.
+    env.write_config(&format!(
+        "{}\n[profile red]\nregion = eu-west-1 # main account\noutput : json\n",
+        hand_written_config("arn:aws:iam::222222222222:role/CrossAccountS3Access-Role")
+    ));
+    env.write_credentials("[work]\naws_access_key_id = AKIAABCDEFGHIJKLMNOP\n[work]\nx = 1\n");
+    let text = stdout(&env.crossrole(&["doctor", "--offline"], None));
+    assert!(
+        has_line(
+            &text,
+            "[warn]",
+            &[
+                "line 14",
+                "`region = eu-west-1 # main account`",
+                "`eu-west-1`",
+                "`eu-west-1 # main account`"
+            ]
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("move the comment to a line of its own"),
+        "{text}"
+    );
+    // `key : value`: botocore reads it, the SDKs cannot read the file (a
+    // syntax error check_config already fails on).
+    assert!(has_line(&text, "[FAIL]", &["line 15"]), "{text}");
+    // A second [work]: botocore cannot read the credentials file at all.
+    assert!(
+        has_line(
+            &text,
+            "[FAIL]",
+            &[
+                "credentials",
+                "line 3",
+                "`[work]`",
+                "cannot read the file at all"
+            ]
+        ),
+        "{text}"
+    );
+}

@@ -114,6 +114,40 @@ fn duplicate_target_section_is_refused_and_nothing_changes() {
 }
 
 #[test]
+fn a_file_the_aws_cli_cannot_read_is_refused_naming_the_line() {
+    // issue 17: botocore cannot parse a header without `]` at all; setup used
+    // to add a second [profile blue] and exit 0.
+    let env = TestEnv::keyutils();
+    let config = "[profile green]\nregion = eu-west-1\n\n[profile blue\nregion = eu-west-1\n";
+    env.write_config(config);
+    let out = env.crossrole(&setup_args(&["--access-key-id", KEY_ID]), Some(SECRET));
+    fails_with(
+        &out,
+        &[
+            "line 4: `[profile blue`",
+            "cannot read the file",
+            "changed nothing",
+        ],
+    );
+    assert_eq!(env.read_config(), config);
+    // An inline comment in a value botocore would keep: setup rewrites the
+    // line it writes anyway, and says what it did.
+    let config = "[profile blue]\nregion = eu-west-1 # main account\n";
+    env.write_config(config);
+    let out = env.crossrole(&setup_args(&["--access-key-id", KEY_ID]), Some(SECRET));
+    let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("line 2: `region = eu-west-1 # main account`")
+            && text.contains("both read the profile the same"),
+        "{text}"
+    );
+    assert!(env
+        .read_config()
+        .contains("[profile blue]\nregion = eu-west-1\n"));
+}
+
+#[test]
 fn same_profile_for_source_and_target_is_refused() {
     let env = TestEnv::keyutils();
     let out = env.crossrole(
