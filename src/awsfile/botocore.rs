@@ -5,7 +5,7 @@
 //! value, strict about duplicates, `[DEFAULT]` inherited by every section),
 //! then botocore's `raw_config_parse` (nested blocks) and
 //! `build_profile_map` (`shlex`-split headers, later sections replace
-//! earlier ones). `tests/awsfile_readers.rs` checks this model against the
+//! earlier ones). `tests/it/awsfile_readers.rs` checks this model against the
 //! real botocore on generated files.
 
 use std::collections::BTreeMap;

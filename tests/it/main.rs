@@ -9,6 +9,7 @@ mod common;
 
 mod awsfile_botocore;
 mod awsfile_proptest;
+mod awsfile_readers;
 mod awsfile_roundtrip;
 mod awsfile_vectors;
 mod blue_cache;

@@ -533,6 +533,7 @@ fn check_case(case: &Case, o: &mut Botocore, stats: &mut Stats) -> Result<(), St
         },
         verify: false,
         yes: true,
+        mfa: Default::default(),
     };
     let snap = Snapshot {
         config: cfg.clone(),
