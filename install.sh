@@ -135,6 +135,9 @@ run_tests() {
   cargo fmt --all -- --check
   say "cargo clippy --all-targets -- -D warnings"
   cargo clippy --locked --all-targets -- -D warnings
+  # The Windows lint comes after the Linux checks and before the suite, so
+  # that nextest's summary stays the last word of the run.
+  windows_lint
   say "running the test suite (private D-Bus, gnome-keyring and session keyring)"
   test_tmp="$(mktemp -d)"
   trap 'rm -rf "$test_tmp"' EXIT
@@ -147,7 +150,6 @@ run_tests() {
     AWS_EC2_METADATA_DISABLED=true \
     keyctl session crossrole-tests \
     dbus-run-session -- cargo nextest run --locked --no-fail-fast --profile ci "$@"
-  windows_lint
 }
 
 install_binary() {
