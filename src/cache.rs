@@ -121,6 +121,7 @@ pub fn record_key_id(
 mod tests {
     use super::*;
     use crate::credentials::Secret;
+    use crate::secrets::memory::MemStore as Mem;
 
     use crate::profile::sample_role as role;
 
@@ -141,37 +142,6 @@ mod tests {
             let mut r = role();
             v(&mut r);
             assert_ne!(base, session_key(&r, "AKIAAAAAAAAAAAAAAAAA"));
-        }
-    }
-
-    /// A session store in memory, for `lookup`'s bookkeeping.
-    #[derive(Default)]
-    struct Mem(std::cell::RefCell<std::collections::BTreeMap<String, Vec<u8>>>);
-
-    impl SessionStore for Mem {
-        fn describe(&self) -> &'static str {
-            "memory"
-        }
-        fn get(
-            &self,
-            name: &str,
-        ) -> Result<Option<crate::secrets::SecretBytes>, crate::secrets::Error> {
-            Ok(self
-                .0
-                .borrow()
-                .get(name)
-                .cloned()
-                .map(zeroize::Zeroizing::new))
-        }
-        fn put(&self, name: &str, data: &[u8], _: i64) -> Result<(), crate::secrets::Error> {
-            self.0.borrow_mut().insert(name.into(), data.to_vec());
-            Ok(())
-        }
-        fn delete(&self, name: &str) -> Result<bool, crate::secrets::Error> {
-            Ok(self.0.borrow_mut().remove(name).is_some())
-        }
-        fn names(&self) -> Result<Vec<String>, crate::secrets::Error> {
-            Ok(self.0.borrow().keys().cloned().collect())
         }
     }
 

@@ -219,10 +219,7 @@ impl SessionStore for InStore<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
-    use std::collections::BTreeMap;
-    use std::rc::Rc;
-
+    use crate::secrets::memory::MemStore as Mem;
     use time::Duration;
 
     use super::*;
@@ -233,34 +230,6 @@ mod tests {
     use crate::env::Env;
     use crate::paths::Paths;
     use crate::sts::{AssumeRoleRequest, Identity, StsError, StsTarget};
-
-    #[derive(Clone, Default)]
-    struct Mem(Rc<RefCell<BTreeMap<String, Vec<u8>>>>);
-
-    impl SessionStore for Mem {
-        fn describe(&self) -> &'static str {
-            "memory"
-        }
-        fn get(&self, name: &str) -> std::result::Result<Option<SecretBytes>, secrets::Error> {
-            Ok(self.0.borrow().get(name).cloned().map(SecretBytes::new))
-        }
-        fn put(&self, name: &str, data: &[u8], _: i64) -> std::result::Result<(), secrets::Error> {
-            self.0.borrow_mut().insert(name.into(), data.to_vec());
-            Ok(())
-        }
-        fn delete(&self, name: &str) -> std::result::Result<bool, secrets::Error> {
-            Ok(self.0.borrow_mut().remove(name).is_some())
-        }
-        fn names(&self) -> std::result::Result<Vec<String>, secrets::Error> {
-            Ok(self
-                .0
-                .borrow()
-                .keys()
-                .filter(|k| k.starts_with(SESSION_PREFIX))
-                .cloned()
-                .collect())
-        }
-    }
 
     struct NoSts;
 
@@ -358,7 +327,7 @@ mod tests {
 
         // Without the key id index, another profile's entries are judged by
         // expiry alone.
-        store.delete(&cache::key_id_index_name("green")).unwrap();
+        SessionStore::delete(&store, &cache::key_id_index_name("green")).unwrap();
         put(&red_old_key, now + Duration::hours(1));
         put(&red, now - Duration::minutes(1));
         assert_eq!(drop_stale(&deps, &config, &store, now, &blue), 1);

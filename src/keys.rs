@@ -40,31 +40,10 @@ pub fn save(store: &dyn SecretStore, profile: &str, key: &LongTermKey) -> Result
 
 #[cfg(test)]
 mod tests {
-    use std::cell::RefCell;
-    use std::collections::BTreeMap;
+    use crate::secrets::memory::MemStore as Mem;
 
     use super::*;
     use crate::credentials::Secret;
-    use crate::secrets::{Backend, SecretBytes};
-
-    #[derive(Default)]
-    struct Mem(RefCell<BTreeMap<String, Vec<u8>>>);
-
-    impl SecretStore for Mem {
-        fn backend(&self) -> Backend {
-            Backend::Keyutils
-        }
-        fn get(&self, name: &str) -> Result<Option<SecretBytes>, crate::secrets::Error> {
-            Ok(self.0.borrow().get(name).cloned().map(SecretBytes::new))
-        }
-        fn set(&self, name: &str, secret: &[u8]) -> Result<(), crate::secrets::Error> {
-            self.0.borrow_mut().insert(name.into(), secret.to_vec());
-            Ok(())
-        }
-        fn delete(&self, name: &str) -> Result<bool, crate::secrets::Error> {
-            Ok(self.0.borrow_mut().remove(name).is_some())
-        }
-    }
 
     #[test]
     fn a_missing_key_is_none_and_required_keys_say_how_to_store_one() {

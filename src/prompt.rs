@@ -45,6 +45,13 @@ pub fn ask(question: &str) -> Result<String> {
 /// Asks for a secret with echo off.
 #[cfg(unix)]
 pub fn ask_secret(question: &str) -> Result<Zeroizing<String>> {
+    let line = ask_hidden(question)?;
+    Ok(Zeroizing::new(line.trim().to_string()))
+}
+
+/// Asks `question` on the terminal with echo off; the answer without its `\n`.
+#[cfg(unix)]
+fn ask_hidden(question: &str) -> Result<Zeroizing<String>> {
     use std::os::fd::AsRawFd;
     let mut tty = open_tty().map_err(|_| no_terminal())?;
     let tty_err = |e| Error::io("cannot use the terminal", "/dev/tty", e);
@@ -54,7 +61,7 @@ pub fn ask_secret(question: &str) -> Result<Zeroizing<String>> {
         .map_err(tty_err)?;
     let line = read_line_wiped(&tty).map_err(tty_err)?;
     drop(guard);
-    Ok(Zeroizing::new(line.trim().to_string()))
+    Ok(line)
 }
 
 /// Longest secret line read; an AWS secret access key is 40 characters.
@@ -92,17 +99,8 @@ fn read_line_wiped(mut input: impl std::io::Read) -> std::io::Result<Zeroizing<S
 /// (only its line ending removed: spaces are part of a passphrase).
 #[cfg(unix)]
 pub fn ask_passphrase(question: &str) -> Result<Zeroizing<String>> {
-    use std::os::fd::AsRawFd;
-    let mut tty = open_tty().map_err(|_| no_terminal())?;
-    let tty_err = |e| Error::io("cannot use the terminal", "/dev/tty", e);
-    let guard = crate::sys::echo_off(tty.as_raw_fd()).map_err(tty_err)?;
-    tty.write_all(question.as_bytes())
-        .and_then(|_| tty.flush())
-        .map_err(tty_err)?;
-    let line = read_line_wiped(&tty).map_err(tty_err)?;
-    drop(guard);
-    let typed = line.trim_end_matches('\r');
-    Ok(Zeroizing::new(typed.to_string()))
+    let line = ask_hidden(question)?;
+    Ok(Zeroizing::new(line.trim_end_matches('\r').to_string()))
 }
 
 /// Says something on the terminal (not stderr); best effort.

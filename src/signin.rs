@@ -135,7 +135,7 @@ pub fn signin_token(
                 .await
                 .map_err(|e| SigninError::Unreachable {
                     endpoint: endpoint.clone(),
-                    detail: error_chain(&e),
+                    detail: crate::sts::source_chain(&e),
                 })?;
             let status = response.status().as_u16();
             let body = aws_smithy_types::byte_stream::ByteStream::new(response.into_body())
@@ -188,21 +188,6 @@ fn connector(
         builder = builder.tls_context(ctx);
     }
     Ok(builder.build())
-}
-
-/// The error and its causes on one line (connection errors keep the useful
-/// part deep). The request URL is never part of these messages.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut parts = vec![err.to_string()];
-    let mut cur = err.source();
-    while let Some(e) = cur {
-        let s = e.to_string();
-        if !parts.contains(&s) {
-            parts.push(s);
-        }
-        cur = e.source();
-    }
-    parts.join(": ")
 }
 
 #[cfg(test)]

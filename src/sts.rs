@@ -297,8 +297,9 @@ fn xml_text(xml: &str, tag: &str) -> Option<String> {
     Some(text.trim().to_string())
 }
 
-/// The error and its causes on one line; SDK errors keep the useful part deep.
-fn source_chain(err: &dyn std::error::Error) -> String {
+/// The error and its causes on one line; SDK (and HTTP client) errors keep
+/// the useful part deep. No request URL is part of these messages.
+pub(crate) fn source_chain(err: &dyn std::error::Error) -> String {
     let mut parts = vec![err.to_string()];
     let mut cur = err.source();
     while let Some(e) = cur {

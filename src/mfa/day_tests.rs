@@ -2,9 +2,7 @@
 //! STS and a prompter that counts its questions: how many MFA codes does a
 //! person type? Also serve-don't-fail at the library level.
 
-use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::cell::Cell;
 
 use time::{Duration, OffsetDateTime};
 
@@ -17,55 +15,12 @@ use crate::deps::{Deps, Stores, Sts};
 use crate::env::Env;
 use crate::paths::Paths;
 use crate::profile::{read_managed, ManagedProfile, RoleSettings};
-use crate::secrets::{Backend, SecretBytes, SecretStore, SessionStore};
+use crate::secrets::memory::MemStore as Mem;
+use crate::secrets::{SecretStore, SessionStore};
 use crate::sts::{AssumeRoleRequest, Identity, SessionTokenRequest, StsError, StsTarget};
 
 const SERIAL: &str = "arn:aws:iam::111111111111:mfa/ana";
 const KEY_ID: &str = "AKIAAAAAAAAAAAAAAAA1";
-
-/// One map for keys and sessions, shared by every simulated process.
-#[derive(Clone, Default)]
-struct Mem(Rc<RefCell<BTreeMap<String, Vec<u8>>>>);
-
-impl SecretStore for Mem {
-    fn backend(&self) -> Backend {
-        Backend::Keyutils
-    }
-    fn get(&self, name: &str) -> Result<Option<SecretBytes>, crate::secrets::Error> {
-        Ok(self.0.borrow().get(name).cloned().map(SecretBytes::new))
-    }
-    fn set(&self, name: &str, secret: &[u8]) -> Result<(), crate::secrets::Error> {
-        self.0.borrow_mut().insert(name.into(), secret.to_vec());
-        Ok(())
-    }
-    fn delete(&self, name: &str) -> Result<bool, crate::secrets::Error> {
-        Ok(self.0.borrow_mut().remove(name).is_some())
-    }
-}
-
-impl SessionStore for Mem {
-    fn describe(&self) -> &'static str {
-        "memory"
-    }
-    fn get(&self, name: &str) -> Result<Option<SecretBytes>, crate::secrets::Error> {
-        SecretStore::get(self, name)
-    }
-    fn put(&self, name: &str, data: &[u8], _: i64) -> Result<(), crate::secrets::Error> {
-        self.set(name, data)
-    }
-    fn delete(&self, name: &str) -> Result<bool, crate::secrets::Error> {
-        SecretStore::delete(self, name)
-    }
-    fn names(&self) -> Result<Vec<String>, crate::secrets::Error> {
-        Ok(self
-            .0
-            .borrow()
-            .keys()
-            .filter(|k| k.starts_with("session:"))
-            .cloned()
-            .collect())
-    }
-}
 
 /// GetSessionToken and AssumeRole, answering sessions that last what was
 /// asked from the simulated now; `down` makes every call fail as a dead

@@ -51,6 +51,8 @@ pub mod file;
 mod file_format;
 #[cfg(target_os = "linux")]
 pub mod keyutils;
+#[cfg(test)]
+pub mod memory;
 #[cfg(target_os = "linux")]
 mod pass;
 #[cfg(target_os = "linux")]
