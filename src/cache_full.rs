@@ -275,11 +275,7 @@ mod tests {
         let (env, clock) = (Env::from_pairs([("HOME", "/nonexistent")]), FixedClock(now));
         let deps = Deps {
             env: &env,
-            paths: Paths {
-                config_file: tmp.path().join("config"),
-                credentials_file: tmp.path().join("credentials"),
-                runtime_dir: tmp.path().join("run"),
-            },
+            paths: Paths::in_dir(tmp.path()),
             clock: &clock,
             sts: &NoSts,
             stores: Stores::with_openers(

@@ -133,6 +133,20 @@ impl Stores {
         )
     }
 
+    /// Stores that open as clones of `secrets` and `sessions`: test stores
+    /// whose clones share one map, so several "processes" see one keyring.
+    #[cfg(test)]
+    pub fn shared<S, T>(secrets: S, sessions: T) -> Self
+    where
+        S: SecretStore + Clone + 'static,
+        T: SessionStore + Clone + 'static,
+    {
+        Stores::with_openers(
+            Box::new(move |_| Ok(Box::new(secrets.clone()) as Box<dyn SecretStore>)),
+            Box::new(move |_| Ok(Box::new(sessions.clone()) as Box<dyn SessionStore>)),
+        )
+    }
+
     pub fn with_openers(open_secret: SecretOpener, open_session: SessionOpener) -> Self {
         Stores {
             secret: OnceCell::new(),

@@ -16,6 +16,16 @@ pub struct Paths {
 }
 
 impl Paths {
+    /// The config, credentials file and lock folder all inside `dir` (unit tests).
+    #[cfg(test)]
+    pub fn in_dir(dir: &std::path::Path) -> Paths {
+        Paths {
+            config_file: dir.join("config"),
+            credentials_file: dir.join("credentials"),
+            runtime_dir: dir.join("run"),
+        }
+    }
+
     pub fn resolve(env: &Env) -> Result<Paths> {
         let home = home_dir(env);
         let config_file = match env.get_os("AWS_CONFIG_FILE") {

@@ -440,17 +440,10 @@ mod tests {
             let (secrets, sessions) = (self.secrets.clone(), self.sessions.clone());
             let deps = Deps {
                 env: &self.env,
-                paths: Paths {
-                    config_file: self.run.path().join("config"),
-                    credentials_file: self.run.path().join("credentials"),
-                    runtime_dir: self.run.path().join("run"),
-                },
+                paths: Paths::in_dir(self.run.path()),
                 clock: &clock,
                 sts: &self.sts,
-                stores: Stores::with_openers(
-                    Box::new(move |_| Ok(Box::new(secrets.clone()) as Box<dyn SecretStore>)),
-                    Box::new(move |_| Ok(Box::new(sessions.clone()) as Box<dyn SessionStore>)),
-                ),
+                stores: Stores::shared(secrets, sessions),
                 prompter: &crate::mfa::prompt::SystemPrompter,
                 self_exe: "/usr/bin/crossrole".into(),
             };
@@ -721,17 +714,10 @@ mod tests {
         let (secrets, sessions) = (w.secrets.clone(), w.sessions.clone());
         let deps = Deps {
             env: &w.env,
-            paths: Paths {
-                config_file: w.run.path().join("config"),
-                credentials_file: w.run.path().join("credentials"),
-                runtime_dir: w.run.path().join("run"),
-            },
+            paths: Paths::in_dir(w.run.path()),
             clock: &clock,
             sts: &w.sts,
-            stores: Stores::with_openers(
-                Box::new(move |_| Ok(Box::new(secrets.clone()) as Box<dyn SecretStore>)),
-                Box::new(move |_| Ok(Box::new(sessions.clone()) as Box<dyn SessionStore>)),
-            ),
+            stores: Stores::shared(secrets, sessions),
             prompter: &crate::mfa::prompt::SystemPrompter,
             self_exe: "/usr/bin/crossrole".into(),
         };

@@ -16,7 +16,6 @@ use crate::env::Env;
 use crate::paths::Paths;
 use crate::profile::{read_managed, ManagedProfile, RoleSettings};
 use crate::secrets::memory::MemStore as Mem;
-use crate::secrets::{SecretStore, SessionStore};
 use crate::sts::{AssumeRoleRequest, Identity, SessionTokenRequest, StsError, StsTarget};
 
 const SERIAL: &str = "arn:aws:iam::111111111111:mfa/ana";
@@ -169,17 +168,10 @@ impl Day {
         let (secrets, sessions) = (self.store.clone(), self.store.clone());
         let deps = Deps {
             env: &self.env,
-            paths: Paths {
-                config_file: self.run.path().join("config"),
-                credentials_file: self.run.path().join("credentials"),
-                runtime_dir: self.run.path().join("run"),
-            },
+            paths: Paths::in_dir(self.run.path()),
             clock: &clock,
             sts: &self.sts,
-            stores: Stores::with_openers(
-                Box::new(move |_| Ok(Box::new(secrets.clone()) as Box<dyn SecretStore>)),
-                Box::new(move |_| Ok(Box::new(sessions.clone()) as Box<dyn SessionStore>)),
-            ),
+            stores: Stores::shared(secrets, sessions),
             prompter: &self.person,
             self_exe: "/usr/bin/crossrole".into(),
         };

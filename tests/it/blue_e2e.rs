@@ -7,50 +7,7 @@ use crate::common;
 
 use common::*;
 
-use common::{cmd_world as world, CmdWorld as World};
-
-fn tutorial_commands(w: &World) {
-    let env = &w.env;
-    let who = ok(&env.aws(&["--profile", "green", "sts", "get-caller-identity"]));
-    assert!(who.contains("user/s3-prod-user"), "{who}");
-    let blue = ok(&env.aws(&["--profile", "blue", "sts", "get-caller-identity"]));
-    assert!(
-        blue.contains("assumed-role/CrossAccountS3Access-Role/crossrole-tester"),
-        "{blue}"
-    );
-    std::fs::write(env.home.join("foo"), "hello from green").unwrap();
-    ok(&env.aws(&[
-        "--profile",
-        "blue",
-        "s3",
-        "cp",
-        "foo",
-        &format!("s3://{}/", w.t.bucket),
-    ]));
-    let listing = ok(&env.aws(&[
-        "--profile",
-        "blue",
-        "s3",
-        "ls",
-        "--recursive",
-        &format!("s3://{}/", w.t.bucket),
-    ]));
-    assert!(listing.contains("foo"), "{listing}");
-    let denied = env.aws(&[
-        "--profile",
-        "blue",
-        "s3",
-        "ls",
-        "--recursive",
-        "s3://other-bucket/",
-    ]);
-    assert!(!denied.status.success());
-    assert!(
-        stderr(&denied).contains("AccessDenied"),
-        "{}",
-        stderr(&denied)
-    );
-}
+use common::{cmd_world as world, tutorial_commands};
 
 #[test]
 fn tutorial_with_aws_cli_keyutils_cache() {

@@ -94,31 +94,7 @@ fn tutorial_through_aws_with_the_file_backend() {
         & 0o777;
     assert_eq!(dir_mode, 0o700);
 
-    let who = ok(&env.aws(&["--profile", "green", "sts", "get-caller-identity"]));
-    assert!(who.contains("user/s3-prod-user"), "{who}");
-    let blue = ok(&env.aws(&["--profile", "blue", "sts", "get-caller-identity"]));
-    assert!(
-        blue.contains("assumed-role/CrossAccountS3Access-Role"),
-        "{blue}"
-    );
-    std::fs::write(env.home.join("foo"), "hello from green").unwrap();
-    ok(&env.aws(&[
-        "--profile",
-        "blue",
-        "s3",
-        "cp",
-        "foo",
-        &format!("s3://{}/", w.t.bucket),
-    ]));
-    let listing = ok(&env.aws(&[
-        "--profile",
-        "blue",
-        "s3",
-        "ls",
-        "--recursive",
-        &format!("s3://{}/", w.t.bucket),
-    ]));
-    assert!(listing.contains("foo"), "{listing}");
+    tutorial_commands(&w);
 
     // Role sessions stay in the kernel keyring, not in the file.
     assert!(!session_keyring_keys("crossrole:session:").is_empty());

@@ -95,22 +95,8 @@ fn tutorial_through_aws_with_pass() {
     let w = cmd_world(env, &[]);
     let env = &w.env;
     assert!(gpg.store.join("crossrole/key-green.gpg").is_file());
-    let who = ok(&env.aws(&["--profile", "green", "sts", "get-caller-identity"]));
-    assert!(who.contains("user/s3-prod-user"), "{who}");
-    let blue = ok(&env.aws(&["--profile", "blue", "sts", "get-caller-identity"]));
-    assert!(
-        blue.contains("assumed-role/CrossAccountS3Access-Role"),
-        "{blue}"
-    );
-    std::fs::write(env.home.join("foo"), "hello from green").unwrap();
-    ok(&env.aws(&[
-        "--profile",
-        "blue",
-        "s3",
-        "cp",
-        "foo",
-        &format!("s3://{}/", w.t.bucket),
-    ]));
+    tutorial_commands(&w);
+
     let list = ok(&env.crossrole(&["list"], None));
     assert!(list.contains("pass"), "{list}");
     // The store holds it under GPG; nothing under the temp HOME in clear.

@@ -638,3 +638,49 @@ pub fn hand_written_config(role_arn: &str) -> String {
         "[profile green]\ncredential_process = \"{BIN}\" credential-process green\nregion = eu-west-1\noutput = json\n\n[profile blue]\ncredential_process = \"{BIN}\" credential-process blue\nregion = eu-west-1\noutput = json\ncrossrole_source_profile = green\ncrossrole_role_arn = {role_arn}\n"
     )
 }
+
+/// The tutorial's commands through the real AWS CLI: Green's identity,
+/// Blue's assumed role, `s3 cp` and `s3 ls` on the bucket, and access denied
+/// on another bucket.
+pub fn tutorial_commands(w: &CmdWorld) {
+    let env = &w.env;
+    let who = ok(&env.aws(&["--profile", "green", "sts", "get-caller-identity"]));
+    assert!(who.contains("user/s3-prod-user"), "{who}");
+    let blue = ok(&env.aws(&["--profile", "blue", "sts", "get-caller-identity"]));
+    assert!(
+        blue.contains("assumed-role/CrossAccountS3Access-Role/crossrole-tester"),
+        "{blue}"
+    );
+    std::fs::write(env.home.join("foo"), "hello from green").unwrap();
+    ok(&env.aws(&[
+        "--profile",
+        "blue",
+        "s3",
+        "cp",
+        "foo",
+        &format!("s3://{}/", w.t.bucket),
+    ]));
+    let listing = ok(&env.aws(&[
+        "--profile",
+        "blue",
+        "s3",
+        "ls",
+        "--recursive",
+        &format!("s3://{}/", w.t.bucket),
+    ]));
+    assert!(listing.contains("foo"), "{listing}");
+    let denied = env.aws(&[
+        "--profile",
+        "blue",
+        "s3",
+        "ls",
+        "--recursive",
+        "s3://other-bucket/",
+    ]);
+    assert!(!denied.status.success());
+    assert!(
+        stderr(&denied).contains("AccessDenied"),
+        "{}",
+        stderr(&denied)
+    );
+}
