@@ -149,11 +149,11 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "ID")]
     pub green_account: String,
     /// The account holding the role and the bucket (Blue)
-    #[arg(long, value_name = "ID")]
-    pub blue_account: String,
+    #[arg(long, value_name = "ID", required_unless_present = "user")]
+    pub blue_account: Option<String>,
     /// The bucket the role may read and write
-    #[arg(long, value_name = "NAME")]
-    pub bucket: String,
+    #[arg(long, value_name = "NAME", required_unless_present = "user")]
+    pub bucket: Option<String>,
     /// The role's name in Blue
     #[arg(long, default_value = "CrossAccountS3Access-Role", value_name = "NAME")]
     pub role_name: String,
@@ -166,6 +166,9 @@ pub struct PolicyArgs {
     /// Require this external id in the trust policy
     #[arg(long, value_name = "ID")]
     pub external_id: Option<String>,
+    /// Also print this Green user's policy for managing only their own access keys (alone with just --green-account)
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
     /// Print one JSON object instead of labelled documents
     #[arg(long)]
     pub json: bool,

@@ -5,6 +5,8 @@
 //! The binary (`main.rs`) only parses arguments and maps errors to exit codes;
 //! everything else lives here so it can be tested with injected dependencies.
 
+pub mod admin;
+pub mod admin_probe;
 pub mod awsfile;
 pub mod cache;
 pub mod cache_full;
@@ -148,6 +150,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 user_or_group: args.user_or_group,
                 require_mfa: args.require_mfa,
                 external_id: args.external_id,
+                user: args.user,
                 json: args.json,
             };
             commands::policy::run(&input, &mut stdout)?

@@ -38,7 +38,7 @@ pub struct Statement {
     pub principal: Option<BTreeMap<&'static str, String>>,
     pub action: Actions,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub resource: Option<String>,
+    pub resource: Option<Resources>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub condition: BTreeMap<&'static str, BTreeMap<&'static str, String>>,
 }
@@ -51,12 +51,23 @@ pub enum Actions {
     Many(Vec<&'static str>),
 }
 
+/// One resource or several, as IAM accepts both.
+#[derive(Serialize, Debug, Clone, PartialEq)]
+#[serde(untagged)]
+pub enum Resources {
+    One(String),
+    Many(Vec<String>),
+}
+
 /// The `--json` shape; scripts rely on these field names.
 #[derive(Serialize, Debug, Clone, PartialEq)]
 pub struct PolicySet {
     pub blue_permission_policy: PolicyDocument,
     pub blue_trust_policy: PolicyDocument,
     pub green_group_policy: PolicyDocument,
+    /// With `--user NAME`: the user's own-keys policy (for `crossrole rotate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub green_user_policy: Option<PolicyDocument>,
     pub role_arn: String,
 }
 
@@ -77,12 +88,15 @@ enum Trusted {
 #[derive(Debug, Clone)]
 pub struct PolicyInput {
     pub green_account: String,
-    pub blue_account: String,
-    pub bucket: String,
+    /// With `bucket`, needed unless `user` asks for the own-keys policy alone.
+    pub blue_account: Option<String>,
+    pub bucket: Option<String>,
     pub role_name: String,
     pub user_or_group: Option<String>,
     pub require_mfa: bool,
     pub external_id: Option<String>,
+    /// `--user NAME`: also the user's own-keys policy.
+    pub user: Option<String>,
     pub json: bool,
 }
 
@@ -97,6 +111,7 @@ struct Input {
     trusted: Trusted,
     require_mfa: bool,
     external_id: Option<String>,
+    user: Option<String>,
 }
 
 fn usage(flag: &str, msg: String) -> Error {
@@ -105,7 +120,7 @@ fn usage(flag: &str, msg: String) -> Error {
 
 /// The S3 general purpose bucket naming rules, so a typo is caught here and
 /// not by IAM accepting a policy for a bucket that can never exist.
-fn bucket_name(s: &str) -> std::result::Result<(), String> {
+pub(crate) fn bucket_name(s: &str) -> std::result::Result<(), String> {
     let shown = validate::shorten(s);
     let rules = "3-63 characters of lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit";
     if !(3..=63).contains(&s.len()) {
@@ -156,7 +171,36 @@ fn bucket_name(s: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-fn role_name(s: &str) -> std::result::Result<(), String> {
+/// IAM user names: 1-64 characters of letters, digits and +=,.@_-.
+pub(crate) fn user_name(s: &str) -> std::result::Result<(), String> {
+    if !s.is_empty() && s.len() <= 64 && s.chars().all(is_iam_name_char) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not an IAM user name (1-64 characters of letters, digits and +=,.@_-)",
+            validate::shorten(s)
+        ))
+    }
+}
+
+/// IAM group names: 1-128 characters of letters, digits and +=,.@_-.
+pub(crate) fn group_name(s: &str) -> std::result::Result<(), String> {
+    if !s.is_empty() && s.len() <= 128 && s.chars().all(is_iam_name_char) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not an IAM group name (1-128 characters of letters, digits and +=,.@_-)",
+            validate::shorten(s)
+        ))
+    }
+}
+
+/// Managed policy names: 1-128 characters of letters, digits and +=,.@_-.
+pub(crate) fn policy_name(s: &str) -> std::result::Result<(), String> {
+    group_name(s).map_err(|e| e.replace("IAM group name", "policy name"))
+}
+
+pub(crate) fn role_name(s: &str) -> std::result::Result<(), String> {
     if !s.is_empty() && s.len() <= 64 && s.chars().all(is_iam_name_char) {
         Ok(())
     } else {
@@ -244,8 +288,18 @@ fn user_or_group(s: &str, green: &str) -> std::result::Result<(String, Trusted),
 impl Input {
     fn from_args(a: &PolicyInput) -> Result<Input> {
         account_id(&a.green_account).map_err(|e| usage("--green-account", e))?;
-        account_id(&a.blue_account).map_err(|e| usage("--blue-account", e))?;
-        bucket_name(&a.bucket).map_err(|e| usage("--bucket", e))?;
+        let missing = |flag: &str| {
+            Error::Usage(format!(
+                "{flag} is needed (only `--user NAME --green-account ID` prints the own-keys policy alone)"
+            ))
+        };
+        let blue = a.blue_account.as_deref().ok_or_else(|| missing("--blue-account"))?;
+        let bucket = a.bucket.as_deref().ok_or_else(|| missing("--bucket"))?;
+        account_id(blue).map_err(|e| usage("--blue-account", e))?;
+        bucket_name(bucket).map_err(|e| usage("--bucket", e))?;
+        if let Some(u) = &a.user {
+            user_name(u).map_err(|e| usage("--user", e))?;
+        }
         role_name(&a.role_name).map_err(|e| usage("--role-name", e))?;
         if let Some(id) = &a.external_id {
             validate::external_id(id).map_err(|e| usage("--external-id", e))?;
@@ -261,12 +315,13 @@ impl Input {
         Ok(Input {
             partition,
             green: a.green_account.clone(),
-            blue: a.blue_account.clone(),
-            bucket: a.bucket.clone(),
+            blue: blue.to_string(),
+            bucket: bucket.to_string(),
             role_name: a.role_name.clone(),
             trusted,
             require_mfa: a.require_mfa,
             external_id: a.external_id.clone(),
+            user: a.user.clone(),
         })
     }
 
@@ -286,28 +341,75 @@ impl Input {
 }
 
 fn permission_policy(i: &Input) -> PolicyDocument {
-    let bucket_arn = format!("arn:{}:s3:::{}", i.partition, i.bucket);
+    bucket_policy(&i.partition, &i.bucket)
+}
+
+/// The role's permission policy: the tutorial's one statement, listing the
+/// bucket and reading and writing its objects.
+pub fn bucket_policy(partition: &str, bucket: &str) -> PolicyDocument {
+    let bucket_arn = format!("arn:{partition}:s3:::{bucket}");
     PolicyDocument {
         version: POLICY_VERSION,
-        statement: vec![
-            Statement {
-                sid: "ListTheBucket",
-                effect: "Allow",
-                principal: None,
-                action: Actions::One("s3:ListBucket"),
-                resource: Some(bucket_arn.clone()),
-                condition: BTreeMap::new(),
-            },
-            Statement {
-                sid: "ReadWriteObjects",
-                effect: "Allow",
-                principal: None,
-                action: Actions::Many(vec!["s3:GetObject", "s3:PutObject"]),
-                resource: Some(format!("{bucket_arn}/*")),
-                condition: BTreeMap::new(),
-            },
-        ],
+        statement: vec![Statement {
+            sid: "PutGetListAccessOnS3",
+            effect: "Allow",
+            principal: None,
+            action: Actions::Many(vec!["s3:PutObject", "s3:GetObject", "s3:ListBucket"]),
+            resource: Some(Resources::Many(vec![
+                bucket_arn.clone(),
+                format!("{bucket_arn}/*"),
+            ])),
+            condition: BTreeMap::new(),
+        }],
     }
+}
+
+/// What `rotate` needs and nothing more: the user's own access keys, the
+/// user's ARN written out. (A policy variable such as `${aws:username}`
+/// would do on AWS, but not everywhere IAM is emulated.)
+pub fn own_keys_policy(partition: &str, account: &str, user: &str) -> PolicyDocument {
+    PolicyDocument {
+        version: POLICY_VERSION,
+        statement: vec![Statement {
+            sid: "ManageOwnAccessKeys",
+            effect: "Allow",
+            principal: None,
+            action: Actions::Many(vec![
+                "iam:CreateAccessKey",
+                "iam:DeleteAccessKey",
+                "iam:ListAccessKeys",
+                "iam:UpdateAccessKey",
+            ]),
+            resource: Some(Resources::One(format!(
+                "arn:{partition}:iam::{account}:user/{user}"
+            ))),
+            condition: BTreeMap::new(),
+        }],
+    }
+}
+
+/// The three documents provision writes: the role trusts the Green account,
+/// and the group's policy narrows who may assume it.
+pub fn provision_set(
+    partition: &str,
+    green: &str,
+    blue: &str,
+    bucket: &str,
+    role_name: &str,
+    require_mfa: bool,
+    external_id: Option<&str>,
+) -> PolicySet {
+    policy_set(&Input {
+        partition: partition.to_string(),
+        green: green.to_string(),
+        blue: blue.to_string(),
+        bucket: bucket.to_string(),
+        role_name: role_name.to_string(),
+        trusted: Trusted::Account,
+        require_mfa,
+        external_id: external_id.map(str::to_string),
+        user: None,
+    })
 }
 
 fn trust_policy(i: &Input) -> PolicyDocument {
@@ -351,7 +453,7 @@ fn group_policy(i: &Input) -> PolicyDocument {
             effect: "Allow",
             principal: None,
             action: Actions::Many(ASSUME_ACTIONS.to_vec()),
-            resource: Some(i.role_arn()),
+            resource: Some(Resources::One(i.role_arn())),
             condition: BTreeMap::new(),
         }],
     }
@@ -362,6 +464,10 @@ fn policy_set(i: &Input) -> PolicySet {
         blue_permission_policy: permission_policy(i),
         blue_trust_policy: trust_policy(i),
         green_group_policy: group_policy(i),
+        green_user_policy: i
+            .user
+            .as_deref()
+            .map(|u| own_keys_policy(&i.partition, &i.green, u)),
         role_arn: i.role_arn(),
     }
 }
@@ -430,6 +536,12 @@ fn render_text(i: &Input, set: &PolicySet) -> Result<String> {
     ));
     s.push_str(&pretty(&set.green_group_policy)?);
     s.push('\n');
+    if let (Some(user), Some(doc)) = (&i.user, &set.green_user_policy) {
+        s.push_str("\n# 4. ");
+        s.push_str(own_keys_header(&i.green, user).trim_start_matches("# "));
+        s.push_str(&pretty(doc)?);
+        s.push('\n');
+    }
     Ok(s)
 }
 
@@ -444,7 +556,39 @@ fn write_all(out: &mut dyn Write, bytes: &[u8]) -> Result<()> {
     }
 }
 
+/// `--user NAME --green-account ID` alone: only the own-keys policy.
+fn run_user_only(args: &PolicyInput, user: &str, out: &mut dyn Write) -> Result<()> {
+    account_id(&args.green_account).map_err(|e| usage("--green-account", e))?;
+    user_name(user).map_err(|e| usage("--user", e))?;
+    let partition = match &args.user_or_group {
+        Some(arn) => user_or_group(arn, &args.green_account)
+            .map_err(|e| usage("--user-or-group", e))?
+            .0,
+        None => "aws".to_string(),
+    };
+    let doc = own_keys_policy(&partition, &args.green_account, user);
+    let mut text = if args.json {
+        String::new()
+    } else {
+        own_keys_header(&args.green_account, user)
+    };
+    text.push_str(&pretty(&doc)?);
+    text.push('\n');
+    write_all(out, text.as_bytes())
+}
+
+fn own_keys_header(green: &str, user: &str) -> String {
+    format!(
+        "# Green account ({green}): inline policy of user {user}, who may manage only their own access keys (crossrole rotate)\n\
+         #    aws iam put-user-policy --user-name {user} --policy-name {} --policy-document file://green-user-policy.json\n",
+        crate::admin::names::OWN_KEYS_POLICY
+    )
+}
+
 pub fn run(args: &PolicyInput, out: &mut dyn Write) -> Result<()> {
+    if let (Some(user), None, None) = (&args.user, &args.blue_account, &args.bucket) {
+        return run_user_only(args, user, out);
+    }
     let input = Input::from_args(args)?;
     let set = policy_set(&input);
     let text = if args.json {
@@ -472,12 +616,13 @@ mod tests {
     fn args() -> PolicyInput {
         PolicyInput {
             green_account: "111111111111".into(),
-            blue_account: "222222222222".into(),
-            bucket: "the-bucket".into(),
+            blue_account: Some("222222222222".into()),
+            bucket: Some("the-bucket".into()),
             role_name: "CrossAccountS3Access-Role".into(),
             user_or_group: None,
             require_mfa: false,
             external_id: None,
+            user: None,
             json: false,
         }
     }
@@ -496,14 +641,17 @@ mod tests {
             "arn:aws:iam::222222222222:role/CrossAccountS3Access-Role"
         );
         assert_eq!(v["blue_permission_policy"]["Version"], "2012-10-17");
+        let perm = &v["blue_permission_policy"]["Statement"][0];
+        assert_eq!(perm["Sid"], "PutGetListAccessOnS3");
         assert_eq!(
-            v["blue_permission_policy"]["Statement"][0]["Resource"],
-            "arn:aws:s3:::the-bucket"
+            perm["Resource"],
+            serde_json::json!(["arn:aws:s3:::the-bucket", "arn:aws:s3:::the-bucket/*"])
         );
         assert_eq!(
-            v["blue_permission_policy"]["Statement"][1]["Resource"],
-            "arn:aws:s3:::the-bucket/*"
+            perm["Action"],
+            serde_json::json!(["s3:PutObject", "s3:GetObject", "s3:ListBucket"])
         );
+        assert!(v.get("green_user_policy").is_none());
         assert_eq!(
             v["blue_trust_policy"]["Statement"][0]["Principal"]["AWS"],
             "arn:aws:iam::111111111111:root"
@@ -515,6 +663,49 @@ mod tests {
             v["green_group_policy"]["Statement"][0]["Resource"],
             "arn:aws:iam::222222222222:role/CrossAccountS3Access-Role"
         );
+    }
+
+    #[test]
+    fn the_own_keys_policy_names_the_users_arn() {
+        let want = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "ManageOwnAccessKeys",
+                "Effect": "Allow",
+                "Action": ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys", "iam:UpdateAccessKey"],
+                "Resource": "arn:aws:iam::111111111111:user/s3-prod-user"
+            }]
+        });
+        let with_all = json_of(PolicyInput {
+            user: Some("s3-prod-user".into()),
+            ..args()
+        });
+        assert_eq!(with_all["green_user_policy"], want);
+        let mut out = Vec::new();
+        let alone = PolicyInput {
+            user: Some("s3-prod-user".into()),
+            blue_account: None,
+            bucket: None,
+            json: true,
+            ..args()
+        };
+        run(&alone, &mut out).unwrap();
+        assert_eq!(serde_json::from_slice::<serde_json::Value>(&out).unwrap(), want);
+        let mut out = Vec::new();
+        run(&PolicyInput { json: false, ..alone }, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("put-user-policy --user-name s3-prod-user"), "{text}");
+        let err = run(
+            &PolicyInput {
+                user: Some("a b".into()),
+                blue_account: None,
+                bucket: None,
+                ..args()
+            },
+            &mut Vec::new(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().starts_with("--user:"), "{err}");
     }
 
     #[test]

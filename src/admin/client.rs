@@ -1,0 +1,191 @@
+//! SDK configuration for the admin commands. An admin profile is resolved
+//! by aws-config, the AWS SDK for Rust's own loader, so whatever the SDKs
+//! accept (SSO, static keys, `credential_process`, `role_arn` with
+//! `source_profile`) works as an admin profile. The user's own stored key
+//! (rotate, doctor) goes through the same loader with the key as the
+//! credentials, so endpoints and regions are read as the SDKs read them.
+
+use std::future::Future;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::timeout::TimeoutConfig;
+
+use crate::awsfile::{AwsFile, FileKind};
+use crate::credentials::{LongTermKey, Session};
+use crate::error::{Error, Result};
+use crate::paths::Paths;
+
+use super::error::{AwsError, Context};
+
+/// One AWS identity's SDK configuration, with the runtime its calls run on.
+pub struct Aws {
+    rt: tokio::runtime::Runtime,
+    conf: SdkConfig,
+    /// Shown in messages: `profile green-admin`, `key AKIA…WXYZ`.
+    pub who: String,
+}
+
+/// Who an identity is, from GetCallerIdentity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub account: String,
+    pub arn: String,
+}
+
+impl Caller {
+    /// `aws`, `aws-cn`, `aws-us-gov`: the partition of the caller's ARN.
+    pub fn partition(&self) -> &str {
+        self.arn.split(':').nth(1).unwrap_or("aws")
+    }
+}
+
+/// IAM and S3 calls are slower than STS's; an admin command can wait longer.
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(20))
+        .operation_timeout(Duration::from_secs(60))
+        .build()
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start the async runtime: {e}")))
+}
+
+fn loader(profile: &str, region: Option<&str>) -> aws_config::ConfigLoader {
+    let mut l = aws_config::defaults(BehaviorVersion::latest())
+        .profile_name(profile)
+        .timeout_config(timeouts())
+        .retry_config(RetryConfig::standard().with_max_attempts(4));
+    if let Some(r) = region {
+        l = l.region(Region::new(r.to_string()));
+    }
+    l
+}
+
+impl Aws {
+    /// An admin profile, as the SDKs resolve it. A profile that is in
+    /// neither AWS file is refused here, with the files named, rather than
+    /// by the SDK's credential chain at the first call.
+    pub fn from_profile(
+        paths: &Paths,
+        profile: &str,
+        flag: &str,
+        region: Option<&str>,
+    ) -> Result<Aws> {
+        let config = AwsFile::load(&paths.config_file, FileKind::Config)?;
+        let creds = AwsFile::load(&paths.credentials_file, FileKind::Credentials)?;
+        if config.profile(profile).is_none() && creds.profile(profile).is_none() {
+            return Err(Error::NotFound(format!(
+                "{flag}: profile `{profile}` is in neither {} nor {}; give an admin profile of that account (static keys, SSO, credential_process or role_arn + source_profile)",
+                paths.config_file.display(),
+                paths.credentials_file.display()
+            )));
+        }
+        let rt = runtime()?;
+        let conf = rt.block_on(loader(profile, region).load());
+        Ok(Aws {
+            rt,
+            conf: with_default_region(conf),
+            who: format!("profile {profile}"),
+        })
+    }
+
+    /// A stored long-term key, with `profile`'s region and endpoints.
+    pub fn from_key(profile: &str, key: &LongTermKey, region: Option<&str>) -> Result<Aws> {
+        let creds = Credentials::new(
+            key.access_key_id.clone(),
+            key.secret_access_key.expose().to_string(),
+            None,
+            None,
+            "crossrole",
+        );
+        Aws::from_credentials(profile, creds, region, crate::credentials::mask_key_id(&key.access_key_id))
+    }
+
+    /// An STS session (an MFA session of the user), with `profile`'s region and endpoints.
+    pub fn from_session(profile: &str, s: &Session, region: Option<&str>) -> Result<Aws> {
+        let creds = Credentials::new(
+            s.access_key_id.clone(),
+            s.secret_access_key.expose().to_string(),
+            Some(s.session_token.expose().to_string()),
+            None,
+            "crossrole",
+        );
+        Aws::from_credentials(profile, creds, region, "an MFA session".into())
+    }
+
+    fn from_credentials(
+        profile: &str,
+        creds: Credentials,
+        region: Option<&str>,
+        who: String,
+    ) -> Result<Aws> {
+        let rt = runtime()?;
+        let conf = rt.block_on(loader(profile, region).credentials_provider(creds).load());
+        Ok(Aws {
+            rt,
+            conf: with_default_region(conf),
+            who,
+        })
+    }
+
+    pub fn region(&self) -> String {
+        self.conf
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| DEFAULT_REGION.to_string())
+    }
+
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    pub fn iam(&self) -> aws_sdk_iam::Client {
+        aws_sdk_iam::Client::new(&self.conf)
+    }
+
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        aws_sdk_s3::Client::new(&self.conf)
+    }
+
+    /// Whose credentials these are; the first call, so a profile the SDK
+    /// cannot use fails here with the SDK's reason.
+    pub fn caller(&self) -> Result<Caller> {
+        let sts = aws_sdk_sts::Client::new(&self.conf);
+        let out = self
+            .block_on(sts.get_caller_identity().send())
+            .map_err(|e| {
+                AwsError::from_sdk(e).into_error(&Context::new(&self.who, "sts:GetCallerIdentity"))
+            })?;
+        match (out.account(), out.arn()) {
+            (Some(account), Some(arn)) => Ok(Caller {
+                account: account.to_string(),
+                arn: arn.to_string(),
+            }),
+            _ => Err(Error::Other(format!(
+                "GetCallerIdentity for {} answered without an account",
+                self.who
+            ))),
+        }
+    }
+}
+
+const DEFAULT_REGION: &str = "us-east-1";
+
+/// IAM is global and needs no region, but S3 and STS do: a profile with
+/// none gets us-east-1, as the AWS CLI's own examples assume.
+fn with_default_region(conf: SdkConfig) -> SdkConfig {
+    if conf.region().is_some() {
+        return conf;
+    }
+    conf.into_builder()
+        .region(Region::new(DEFAULT_REGION))
+        .build()
+}

@@ -1,0 +1,54 @@
+#![allow(missing_docs)]
+pub fn probe() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest()).profile_name("x").load().await;
+        let iam = aws_sdk_iam::Client::new(&conf);
+        let s3 = aws_sdk_s3::Client::new(&conf);
+        let sts = aws_sdk_sts::Client::new(&conf);
+        let _ = sts.get_caller_identity().send().await;
+        let _ = iam.get_user().user_name("a").send().await;
+        let _ = iam.create_user().user_name("a").send().await;
+        let _ = iam.list_user_tags().user_name("a").send().await;
+        let _ = iam.put_user_policy().user_name("a").send().await;
+        let _ = iam.get_user_policy().user_name("a").send().await;
+        let _ = iam.delete_user_policy().user_name("a").send().await;
+        let _ = iam.delete_user().user_name("a").send().await;
+        let _ = iam.create_group().group_name("a").send().await;
+        let _ = iam.get_group().group_name("a").send().await;
+        let _ = iam.put_group_policy().group_name("a").send().await;
+        let _ = iam.get_group_policy().group_name("a").send().await;
+        let _ = iam.delete_group_policy().group_name("a").send().await;
+        let _ = iam.delete_group().group_name("a").send().await;
+        let _ = iam.add_user_to_group().group_name("a").send().await;
+        let _ = iam.remove_user_from_group().group_name("a").send().await;
+        let _ = iam.list_groups_for_user().user_name("a").send().await;
+        let _ = iam.create_access_key().user_name("a").send().await;
+        let _ = iam.list_access_keys().user_name("a").send().await;
+        let _ = iam.delete_access_key().user_name("a").send().await;
+        let _ = iam.create_role().role_name("a").send().await;
+        let _ = iam.get_role().role_name("a").send().await;
+        let _ = iam.update_assume_role_policy().role_name("a").send().await;
+        let _ = iam.delete_role().role_name("a").send().await;
+        let _ = iam.list_role_tags().role_name("a").send().await;
+        let _ = iam.create_policy().policy_name("a").send().await;
+        let _ = iam.get_policy().policy_arn("a").send().await;
+        let _ = iam.get_policy_version().policy_arn("a").send().await;
+        let _ = iam.create_policy_version().policy_arn("a").send().await;
+        let _ = iam.list_policy_versions().policy_arn("a").send().await;
+        let _ = iam.delete_policy_version().policy_arn("a").send().await;
+        let _ = iam.delete_policy().policy_arn("a").send().await;
+        let _ = iam.attach_role_policy().policy_arn("a").send().await;
+        let _ = iam.detach_role_policy().policy_arn("a").send().await;
+        let _ = iam.list_attached_role_policies().role_name("a").send().await;
+        let _ = iam.list_entities_for_policy().policy_arn("a").send().await;
+        let _ = iam.list_policy_tags().policy_arn("a").send().await;
+        let _ = s3.head_bucket().bucket("a").send().await;
+        let _ = s3.create_bucket().bucket("a").send().await;
+        let _ = s3.get_bucket_location().bucket("a").send().await;
+        let _ = s3.list_objects_v2().bucket("a").send().await;
+        let _ = s3.delete_bucket().bucket("a").send().await;
+        let _ = s3.get_bucket_tagging().bucket("a").send().await;
+        let _ = s3.put_bucket_tagging().bucket("a").send().await;
+    });
+}
