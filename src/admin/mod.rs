@@ -3,10 +3,13 @@
 //! commands; `credential-process` never reaches this module, so the cached
 //! path does not pay for them.
 
+pub mod accounts;
+pub mod call;
 pub mod client;
 pub mod documents;
 pub mod error;
 pub mod names;
+pub mod steps;
 pub mod wait;
 
 pub use client::Aws;
