@@ -43,6 +43,10 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Print the three IAM policy documents of the cross-account setup
     Policy(PolicyArgs),
+    /// Create the whole setup in both accounts with their admin profiles: bucket, policy, role, group, user, access key (into the keyring), then both profiles
+    Provision(Box<ProvisionArgs>),
+    /// Delete what provision made in both accounts, and both profiles with their keyring entries
+    Deprovision(Box<DeprovisionArgs>),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout
@@ -172,6 +176,71 @@ pub struct PolicyArgs {
     /// Print one JSON object instead of labelled documents
     #[arg(long)]
     pub json: bool,
+}
+
+/// The names provision and deprovision share.
+#[derive(Args, Debug)]
+pub struct AdminArgs {
+    /// A profile with IAM admin rights in the Green account (the users' account); any profile the AWS SDKs can use
+    #[arg(long, value_name = "PROFILE")]
+    pub green_admin_profile: String,
+    /// A profile with IAM and S3 admin rights in the Blue account (the role's and the bucket's)
+    #[arg(long, value_name = "PROFILE")]
+    pub blue_admin_profile: String,
+    /// The IAM user in Green
+    #[arg(long, default_value = "s3-prod-user", value_name = "NAME")]
+    pub user: String,
+    /// The IAM group in Green whose policy may assume the role
+    #[arg(long, default_value = "prod-s3-users", value_name = "NAME")]
+    pub group: String,
+    /// The role in Blue
+    #[arg(long, default_value = "CrossAccountS3Access-Role", value_name = "NAME")]
+    pub role: String,
+    /// The role's permission policy in Blue
+    #[arg(long, default_value = "CrossAccountS3Access", value_name = "NAME")]
+    pub policy: String,
+    /// The profile holding the user's key
+    #[arg(long, default_value = "green", value_name = "NAME")]
+    pub source_profile: String,
+    /// The profile that assumes the role
+    #[arg(long, default_value = "blue", value_name = "NAME")]
+    pub target_profile: String,
+    /// Region of the bucket and the profiles [default: the Blue admin profile's, else us-east-1]
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+    /// Do not ask for confirmation (needed without a terminal)
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ProvisionArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// The bucket the role may read and write (in Blue)
+    #[arg(long, value_name = "NAME")]
+    pub bucket: String,
+    /// Create the bucket if it does not exist
+    #[arg(long)]
+    pub create_bucket: bool,
+    /// Require MFA in the role's trust policy, and set this device on the profiles
+    #[arg(long, value_name = "ARN")]
+    pub mfa_serial: Option<String>,
+    /// Require this external id in the role's trust policy, and set it on the role profile
+    #[arg(long, value_name = "ID")]
+    pub external_id: Option<String>,
+    /// Print the plan (each resource: exists or create) and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct DeprovisionArgs {
+    #[command(flatten)]
+    pub admin: AdminArgs,
+    /// The bucket provision created; deleted only if provision created it and it is empty [default: none is touched]
+    #[arg(long, value_name = "NAME")]
+    pub bucket: Option<String>,
 }
 
 #[derive(Args, Debug)]

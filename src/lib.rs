@@ -6,7 +6,7 @@
 //! everything else lives here so it can be tested with injected dependencies.
 
 pub mod admin;
-pub mod admin_probe;
+pub mod admin_exec;
 pub mod awsfile;
 pub mod cache;
 pub mod cache_full;
@@ -155,8 +155,54 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             commands::policy::run(&input, &mut stdout)?
         }
+        // IAM and S3 live in the companion binary, so that the SDK clients
+        // they need never weigh on this one (see `admin_exec`).
+        Command::Provision(_) | Command::Deprovision(_) => {
+            return Ok(admin_exec::hand_over(&env)?);
+        }
         Command::Completions(args) => commands::completions::completions(args.shell, &mut stdout)?,
         Command::Man => commands::completions::man(&mut stdout)?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The commands of `crossrole-admin`: provision, deprovision (and those
+/// that call IAM with the user's own key). Called by that binary's `main`
+/// with the same command line `crossrole` was given.
+pub fn run_admin(cli: Cli) -> anyhow::Result<ExitCode> {
+    let mut stdout = std::io::stdout().lock();
+    let env = env::Env::from_process();
+    let _report = DirectReport(false);
+    let clock = clock::SystemClock;
+    let sts = deps::AwsSts;
+    let prompter = mfa::prompt::SystemPrompter;
+    let self_exe = admin_exec::crossrole_path()?;
+    let deps = deps::Deps {
+        env: &env,
+        paths: paths::Paths::resolve(&env)?,
+        clock: &clock,
+        sts: &sts,
+        stores: deps::Stores::real(),
+        prompter: &prompter,
+        self_exe,
+    };
+    sys::disable_core_dumps();
+    sys::ignore_file_size_signal();
+    match cli.command {
+        Command::Provision(args) => {
+            let input = commands::provision::from_args(*args)?;
+            commands::provision::run(&deps, &input, &mut stdout)?
+        }
+        Command::Deprovision(args) => {
+            let input = commands::deprovision::from_args(*args)?;
+            commands::deprovision::run(&deps, &input, &mut stdout)?
+        }
+        _ => {
+            return Err(Error::Usage(
+                "crossrole-admin runs only provision and deprovision; run the others with crossrole".into(),
+            )
+            .into())
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    if std::env::var_os("CROSSROLE_SIZE_PROBE").is_some() { crossrole::admin_probe::probe(); }
     let cli = crossrole::cli::Cli::parse();
     match crossrole::run(cli) {
         Ok(code) => code,

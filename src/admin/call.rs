@@ -4,6 +4,7 @@
 use std::future::Future;
 
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response;
 
 use crate::error::{Error, Result};
 
@@ -14,21 +15,19 @@ use super::Aws;
 const MISSING: &[&str] = &["NoSuchEntity", "NotFound", "NoSuchBucket", "NoSuchTagSet", "NoSuchTagSetError"];
 
 /// Runs `fut` on `aws`'s runtime; a failure names `action`.
-pub fn run<T, E, R, F>(aws: &Aws, action: &str, fut: F) -> Result<T>
+pub fn run<T, E, F>(aws: &Aws, action: &str, fut: F) -> Result<T>
 where
-    F: Future<Output = std::result::Result<T, SdkError<E, R>>>,
+    F: Future<Output = std::result::Result<T, SdkError<E, Response>>>,
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     raw(aws, fut).map_err(|e| e.into_error(&Context::new(&aws.who, action)))
 }
 
 /// As [`run`], with "does not exist" as `None`.
-pub fn find<T, E, R, F>(aws: &Aws, action: &str, fut: F) -> Result<Option<T>>
+pub fn find<T, E, F>(aws: &Aws, action: &str, fut: F) -> Result<Option<T>>
 where
-    F: Future<Output = std::result::Result<T, SdkError<E, R>>>,
+    F: Future<Output = std::result::Result<T, SdkError<E, Response>>>,
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match raw(aws, fut) {
         Ok(v) => Ok(Some(v)),
@@ -38,11 +37,10 @@ where
 }
 
 /// The call's own answer or error, for callers that tell errors apart.
-pub fn raw<T, E, R, F>(aws: &Aws, fut: F) -> std::result::Result<T, AwsError>
+pub fn raw<T, E, F>(aws: &Aws, fut: F) -> std::result::Result<T, AwsError>
 where
-    F: Future<Output = std::result::Result<T, SdkError<E, R>>>,
+    F: Future<Output = std::result::Result<T, SdkError<E, Response>>>,
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     aws.block_on(fut).map_err(AwsError::from_sdk)
 }

@@ -4,6 +4,7 @@
 use std::fmt;
 
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response;
 
 use crate::error::Error;
 
@@ -37,17 +38,29 @@ impl<'a> Context<'a> {
 }
 
 impl AwsError {
-    pub fn from_sdk<E, R>(err: SdkError<E, R>) -> AwsError
+    pub fn from_sdk<E>(err: SdkError<E, Response>) -> AwsError
     where
         E: ProvideErrorMetadata + std::error::Error + 'static,
-        R: fmt::Debug,
     {
         match &err {
             SdkError::ServiceError(s) => {
                 let e = s.err();
-                AwsError {
-                    code: e.code().map(str::to_string),
-                    message: e.message().unwrap_or_default().to_string(),
+                match e.code() {
+                    Some(code) => AwsError {
+                        code: Some(code.to_string()),
+                        message: e.message().unwrap_or_default().to_string(),
+                    },
+                    // An error body the SDK could not read: its own <Code>, or the HTTP status.
+                    None => match crate::sts::service_error_from_raw(s.raw()) {
+                        crate::sts::StsError::Service { code, message } => AwsError {
+                            code: Some(code),
+                            message,
+                        },
+                        other => AwsError {
+                            code: None,
+                            message: other.to_string(),
+                        },
+                    },
                 }
             }
             _ => AwsError {

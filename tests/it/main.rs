@@ -25,6 +25,7 @@ mod cmd_export;
 mod cmd_list_clear;
 mod cmd_login;
 mod cmd_policy;
+mod cmd_provision;
 mod cmd_remove;
 mod cmd_setup;
 mod concurrent_edits;

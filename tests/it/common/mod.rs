@@ -6,6 +6,7 @@
 //! so the Windows cross clippy (`./install.sh --test`) checks the rest.
 #![allow(dead_code)]
 
+pub mod admin;
 pub mod fake_sts;
 pub mod keyring_env;
 

@@ -1,0 +1,120 @@
+//! Two empty moto accounts with an admin in each, as profiles `green-admin`
+//! and `blue-admin` (static keys), for provision, deprovision and rotate.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use super::{ok, Moto, TestEnv};
+
+pub const GREEN: &str = "111111111111";
+pub const BLUE: &str = "222222222222";
+
+pub struct AdminWorld {
+    pub env: TestEnv,
+    pub moto: Moto,
+    /// The fixture's answer: both admins' keys.
+    pub json: serde_json::Value,
+}
+
+/// moto with IAM enforcement on and nothing in it but the two admins;
+/// `fixture` takes admins.py's options.
+pub fn admin_world(env: TestEnv, fixture: &[&str]) -> AdminWorld {
+    let moto = Moto::start();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/admins.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg(moto.url())
+        .args(fixture)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .expect("python3");
+    assert!(
+        out.status.success(),
+        "admins fixture failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut env = env;
+    env.endpoint = Some(moto.url());
+    let k = |side: &str, f: &str| json[side][f].as_str().unwrap().to_string();
+    env.write_credentials(&format!(
+        "[green-admin]\naws_access_key_id = {}\naws_secret_access_key = {}\n\n[blue-admin]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        k("green", "access_key_id"),
+        k("green", "secret_access_key"),
+        k("blue", "access_key_id"),
+        k("blue", "secret_access_key"),
+    ));
+    env.write_config(
+        "[profile green-admin]\nregion = eu-west-1\n\n[profile blue-admin]\nregion = eu-west-1\n",
+    );
+    AdminWorld { env, moto, json }
+}
+
+impl AdminWorld {
+    pub fn secret_of(&self, side: &str) -> String {
+        self.json[side]["secret_access_key"].as_str().unwrap().to_string()
+    }
+
+    /// `crossrole provision` with the two admin profiles, the tutorial's
+    /// bucket (created), `--yes`, and `extra`.
+    pub fn provision(&self, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "provision",
+            "--green-admin-profile",
+            "green-admin",
+            "--blue-admin-profile",
+            "blue-admin",
+            "--bucket",
+            "the-bucket",
+            "--create-bucket",
+            "--yes",
+        ];
+        args.extend_from_slice(extra);
+        self.env.crossrole(&args, None)
+    }
+
+    pub fn deprovision(&self, extra: &[&str]) -> Output {
+        let mut args = vec![
+            "deprovision",
+            "--green-admin-profile",
+            "green-admin",
+            "--blue-admin-profile",
+            "blue-admin",
+            "--yes",
+        ];
+        args.extend_from_slice(extra);
+        self.env.crossrole(&args, None)
+    }
+
+    /// The AWS CLI as an admin profile; its JSON answer.
+    pub fn admin_json(&self, profile: &str, args: &[&str]) -> serde_json::Value {
+        let mut a = vec!["--profile", profile, "--output", "json"];
+        a.extend_from_slice(args);
+        let text = ok(&self.env.aws(&a));
+        if text.trim().is_empty() {
+            return serde_json::Value::Null;
+        }
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// The access key ids of `user` in Green.
+    pub fn user_keys(&self, user: &str) -> Vec<String> {
+        let v = self.admin_json(
+            "green-admin",
+            &["iam", "list-access-keys", "--user-name", user],
+        );
+        v["AccessKeyMetadata"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["AccessKeyId"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    /// Whether `aws --profile PROFILE iam get-ARGS` finds the resource.
+    pub fn exists(&self, profile: &str, args: &[&str]) -> bool {
+        let mut a = vec!["--profile", profile];
+        a.extend_from_slice(args);
+        self.env.aws(&a).status.success()
+    }
+}
