@@ -160,9 +160,12 @@ install_binary() {
   local prefix="${PREFIX:-$HOME/.local}"
   local bindir="$prefix/bin"
   mkdir -p "$bindir"
-  install -m 0755 target/release/crossrole "$bindir/crossrole.tmp.$$"
-  mv -f "$bindir/crossrole.tmp.$$" "$bindir/crossrole"
-  say "installed $bindir/crossrole"
+  # crossrole-admin (provision, deprovision) goes next to crossrole, which hands over to it.
+  for b in crossrole-admin crossrole; do
+    install -m 0755 "target/release/$b" "$bindir/$b.tmp.$$"
+    mv -f "$bindir/$b.tmp.$$" "$bindir/$b"
+  done
+  say "installed $bindir/crossrole and $bindir/crossrole-admin"
   case ":$PATH:" in
     *":$bindir:"*) ;;
     *) say "warning: $bindir is not on your PATH; add it, e.g. echo 'export PATH=\"$bindir:\$PATH\"' >> ~/.bashrc" ;;
@@ -214,8 +217,8 @@ uninstall() {
       exit 1
     fi
   fi
-  rm -f -- "$bin"
-  say "removed $bin"
+  rm -f -- "$bin" "$bin-admin"
+  say "removed $bin and $bin-admin"
   if ((${#left[@]})); then
     say "kept those profiles: they fail until crossrole is installed again (./install.sh); then \`crossrole remove PROFILE\` removes them"
   fi

@@ -25,7 +25,11 @@ fn own_dir() -> Result<PathBuf> {
 
 /// `crossrole` beside this binary: what the profiles' `credential_process` runs.
 pub fn crossrole_path() -> Result<PathBuf> {
-    let path = own_dir()?.join(if cfg!(windows) { "crossrole.exe" } else { "crossrole" });
+    let path = own_dir()?.join(if cfg!(windows) {
+        "crossrole.exe"
+    } else {
+        "crossrole"
+    });
     if !path.is_file() {
         return Err(Error::NotFound(format!(
             "{} is not there; install crossrole and crossrole-admin together (./install.sh)",
@@ -37,7 +41,11 @@ pub fn crossrole_path() -> Result<PathBuf> {
 
 /// Runs `crossrole-admin` with this process's arguments, and exits as it does.
 pub fn hand_over(_env: &Env) -> Result<ExitCode> {
-    let name = if cfg!(windows) { "crossrole-admin.exe" } else { ADMIN_BINARY };
+    let name = if cfg!(windows) {
+        "crossrole-admin.exe"
+    } else {
+        ADMIN_BINARY
+    };
     let path = own_dir()?.join(name);
     if !path.is_file() {
         return Err(Error::NotFound(format!(
@@ -58,6 +66,8 @@ pub fn hand_over(_env: &Env) -> Result<ExitCode> {
         let status = cmd
             .status()
             .map_err(|e| Error::Other(format!("cannot run {}: {e}", path.display())))?;
-        Ok(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8))
+        Ok(ExitCode::from(
+            status.code().unwrap_or(1).clamp(0, 255) as u8
+        ))
     }
 }

@@ -197,12 +197,11 @@ pub fn run_admin(cli: Cli) -> anyhow::Result<ExitCode> {
             let input = commands::deprovision::from_args(*args)?;
             commands::deprovision::run(&deps, &input, &mut stdout)?
         }
-        _ => {
-            return Err(Error::Usage(
-                "crossrole-admin runs only provision and deprovision; run the others with crossrole".into(),
-            )
-            .into())
-        }
+        _ => return Err(Error::Usage(
+            "crossrole-admin runs only provision and deprovision; run the others with crossrole"
+                .into(),
+        )
+        .into()),
     }
     Ok(ExitCode::SUCCESS)
 }

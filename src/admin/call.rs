@@ -12,7 +12,13 @@ use super::error::{AwsError, Context};
 use super::Aws;
 
 /// Error codes that mean the thing asked for does not exist.
-const MISSING: &[&str] = &["NoSuchEntity", "NotFound", "NoSuchBucket", "NoSuchTagSet", "NoSuchTagSetError"];
+const MISSING: &[&str] = &[
+    "NoSuchEntity",
+    "NotFound",
+    "NoSuchBucket",
+    "NoSuchTagSet",
+    "NoSuchTagSetError",
+];
 
 /// Runs `fut` on `aws`'s runtime; a failure names `action`.
 pub fn run<T, E, F>(aws: &Aws, action: &str, fut: F) -> Result<T>

@@ -106,7 +106,12 @@ impl Aws {
             None,
             "crossrole",
         );
-        Aws::from_credentials(profile, creds, region, crate::credentials::mask_key_id(&key.access_key_id))
+        Aws::from_credentials(
+            profile,
+            creds,
+            region,
+            crate::credentials::mask_key_id(&key.access_key_id),
+        )
     }
 
     /// An STS session (an MFA session of the user), with `profile`'s region and endpoints.

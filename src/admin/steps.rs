@@ -127,7 +127,11 @@ impl World<'_> {
             Step::Bucket => self.survey_bucket(),
             Step::Policy => {
                 let arn = self.policy_arn();
-                let Some(p) = find(b, "iam:GetPolicy", biam.get_policy().policy_arn(&arn).send())?
+                let Some(p) = find(
+                    b,
+                    "iam:GetPolicy",
+                    biam.get_policy().policy_arn(&arn).send(),
+                )?
                 else {
                     return Ok(Action::Create);
                 };
@@ -169,9 +173,7 @@ impl World<'_> {
                 let Some(list) = find(
                     b,
                     "iam:ListAttachedRolePolicies",
-                    biam.list_attached_role_policies()
-                        .role_name(&n.role)
-                        .send(),
+                    biam.list_attached_role_policies().role_name(&n.role).send(),
                 )?
                 else {
                     return Ok(Action::Create);
@@ -181,11 +183,23 @@ impl World<'_> {
                     .attached_policies()
                     .iter()
                     .any(|p| p.policy_arn() == Some(arn.as_str()));
-                Ok(if attached { Action::Exists } else { Action::Create })
+                Ok(if attached {
+                    Action::Exists
+                } else {
+                    Action::Create
+                })
             }
             Step::Group => {
-                let found = find(g, "iam:GetGroup", giam.get_group().group_name(&n.group).send())?;
-                Ok(if found.is_some() { Action::Exists } else { Action::Create })
+                let found = find(
+                    g,
+                    "iam:GetGroup",
+                    giam.get_group().group_name(&n.group).send(),
+                )?;
+                Ok(if found.is_some() {
+                    Action::Exists
+                } else {
+                    Action::Create
+                })
             }
             Step::GroupPolicy => {
                 let found = find(
@@ -204,7 +218,11 @@ impl World<'_> {
             }
             Step::User => {
                 let found = find(g, "iam:GetUser", giam.get_user().user_name(&n.user).send())?;
-                Ok(if found.is_some() { Action::Exists } else { Action::Create })
+                Ok(if found.is_some() {
+                    Action::Exists
+                } else {
+                    Action::Create
+                })
             }
             Step::UserPolicy => {
                 let found = find(
@@ -230,7 +248,11 @@ impl World<'_> {
                     return Ok(Action::Create);
                 };
                 let member = list.groups().iter().any(|gr| gr.group_name() == n.group);
-                Ok(if member { Action::Exists } else { Action::Create })
+                Ok(if member {
+                    Action::Exists
+                } else {
+                    Action::Create
+                })
             }
             Step::AccessKey => self.survey_key(stored_key),
         }
@@ -296,7 +318,10 @@ impl World<'_> {
         let list = find(
             g,
             "iam:ListAccessKeys",
-            g.iam().list_access_keys().user_name(&self.names.user).send(),
+            g.iam()
+                .list_access_keys()
+                .user_name(&self.names.user)
+                .send(),
         )?;
         Ok(list
             .map(|l| {
@@ -459,7 +484,10 @@ impl World<'_> {
             .filter(|v| !v.is_default_version())
             .collect();
         if versions.versions().len() >= 5 {
-            if let Some(old) = spare.iter().min_by_key(|v| v.create_date().map(|d| d.secs())) {
+            if let Some(old) = spare
+                .iter()
+                .min_by_key(|v| v.create_date().map(|d| d.secs()))
+            {
                 run(
                     b,
                     "iam:DeletePolicyVersion",

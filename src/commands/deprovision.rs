@@ -67,9 +67,28 @@ pub fn run(deps: &Deps<'_>, input: &DeprovisionInput, out: &mut dyn Write) -> Re
     let found = survey(&acc, &input.names)?;
     let n = &input.names;
     let mut plan = vec![
-        ("Green", format!("access keys, policies and groups of user {}, and the user", n.user), found.user),
-        ("Green", format!("inline policy {} of group {}", group_policy_name(&n.role), n.group), found.group_policy),
-        ("Green", format!("group {} (if nothing else is in it)", n.group), found.group && found.group_policy),
+        (
+            "Green",
+            format!(
+                "access keys, policies and groups of user {}, and the user",
+                n.user
+            ),
+            found.user,
+        ),
+        (
+            "Green",
+            format!(
+                "inline policy {} of group {}",
+                group_policy_name(&n.role),
+                n.group
+            ),
+            found.group_policy,
+        ),
+        (
+            "Green",
+            format!("group {} (if nothing else is in it)", n.group),
+            found.group && found.group_policy,
+        ),
         ("Blue ", format!("role {}", n.role), found.role),
         ("Blue ", format!("policy {}", n.policy), found.policy),
     ];
@@ -102,7 +121,11 @@ pub fn run(deps: &Deps<'_>, input: &DeprovisionInput, out: &mut dyn Write) -> Re
     let stop = |e: Error, done: &[String]| {
         Error::Other(format!(
             "{e}\ndeprovision stopped; deleted so far: {}. Run it again to continue.",
-            if done.is_empty() { "nothing".to_string() } else { done.join("; ") }
+            if done.is_empty() {
+                "nothing".to_string()
+            } else {
+                done.join("; ")
+            }
         ))
     };
     let g = &acc.green;
@@ -122,12 +145,26 @@ pub fn run(deps: &Deps<'_>, input: &DeprovisionInput, out: &mut dyn Write) -> Re
                 .send(),
         )
         .map_err(|e| stop(e, &done))?;
-        say(out, &format!("  Green  inline policy {} of group {}: deleted", group_policy_name(&n.role), n.group))?;
+        say(
+            out,
+            &format!(
+                "  Green  inline policy {} of group {}: deleted",
+                group_policy_name(&n.role),
+                n.group
+            ),
+        )?;
         if found.group {
             delete_group_if_empty(g, &n.group, out).map_err(|e| stop(e, &done))?;
         }
     } else if found.group {
-        say(out, &format!("  Green  group {}: left, its policy {} is not there (not crossrole's group)", n.group, group_policy_name(&n.role)))?;
+        say(
+            out,
+            &format!(
+                "  Green  group {}: left, its policy {} is not there (not crossrole's group)",
+                n.group,
+                group_policy_name(&n.role)
+            ),
+        )?;
     }
     let policy_arn = n.policy_arn(&acc.partition, &acc.blue_id);
     if found.role {
@@ -184,15 +221,27 @@ fn survey(acc: &Accounts, n: &Names) -> Result<Found> {
         None => false,
     };
     let arn = n.policy_arn(&acc.partition, &acc.blue_id);
-    let policy = find(b, "iam:GetPolicy", biam.get_policy().policy_arn(&arn).send())?;
+    let policy = find(
+        b,
+        "iam:GetPolicy",
+        biam.get_policy().policy_arn(&arn).send(),
+    )?;
     let (policy, bucket_from_policy) = match policy.and_then(|p| p.policy) {
         Some(p) if !is_managed(p.tags().iter().map(|t| (t.key(), t.value()))) => {
             return Err(not_ours("policy", &n.policy, &acc.blue_id))
         }
-        Some(p) => (true, bucket_of_policy(b, &arn, p.default_version_id().unwrap_or("v1"))?),
+        Some(p) => (
+            true,
+            bucket_of_policy(b, &arn, p.default_version_id().unwrap_or("v1"))?,
+        ),
         None => (false, None),
     };
-    let group = find(g, "iam:GetGroup", giam.get_group().group_name(&n.group).send())?.is_some();
+    let group = find(
+        g,
+        "iam:GetGroup",
+        giam.get_group().group_name(&n.group).send(),
+    )?
+    .is_some();
     let group_policy = group
         && find(
             g,
@@ -203,12 +252,23 @@ fn survey(acc: &Accounts, n: &Names) -> Result<Found> {
                 .send(),
         )?
         .is_some();
-    let bucket_name = if n.bucket.is_empty() { bucket_from_policy } else { Some(n.bucket.clone()) };
+    let bucket_name = if n.bucket.is_empty() {
+        bucket_from_policy
+    } else {
+        Some(n.bucket.clone())
+    };
     let bucket = match bucket_name {
         None => None,
         Some(name) => bucket_state(b, &name)?.map(|mine| (name, mine)),
     };
-    Ok(Found { user, group, group_policy, role, policy, bucket })
+    Ok(Found {
+        user,
+        group,
+        group_policy,
+        role,
+        policy,
+        bucket,
+    })
 }
 
 /// The bucket the permission policy names, when `--bucket` is not given.
@@ -216,9 +276,16 @@ fn bucket_of_policy(b: &Aws, arn: &str, version: &str) -> Result<Option<String>>
     let v = call(
         b,
         "iam:GetPolicyVersion",
-        b.iam().get_policy_version().policy_arn(arn).version_id(version).send(),
+        b.iam()
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send(),
     )?;
-    let doc = v.policy_version().and_then(|v| v.document()).unwrap_or_default();
+    let doc = v
+        .policy_version()
+        .and_then(|v| v.document())
+        .unwrap_or_default();
     let Some(json) = crate::admin::documents::parse_returned(doc) else {
         return Ok(None);
     };
@@ -241,76 +308,196 @@ fn bucket_state(b: &Aws, name: &str) -> Result<Option<bool>> {
         return Ok(None);
     }
     match raw(b, s3.get_bucket_tagging().bucket(name).send()) {
-        Ok(t) => Ok(Some(is_managed(t.tag_set().iter().map(|t| (t.key(), t.value()))))),
+        Ok(t) => Ok(Some(is_managed(
+            t.tag_set().iter().map(|t| (t.key(), t.value())),
+        ))),
         Err(e) if e.is("NoSuchTagSet") || e.is("NoSuchTagSetError") => Ok(Some(false)),
-        Err(e) => Err(e.into_error(&crate::admin::error::Context::new(&b.who, "s3:GetBucketTagging"))),
+        Err(e) => Err(e.into_error(&crate::admin::error::Context::new(
+            &b.who,
+            "s3:GetBucketTagging",
+        ))),
     }
 }
 
 fn delete_user(g: &Aws, user: &str, out: &mut dyn Write) -> Result<()> {
     let iam = g.iam();
-    let keys = call(g, "iam:ListAccessKeys", iam.list_access_keys().user_name(user).send())?;
+    let keys = call(
+        g,
+        "iam:ListAccessKeys",
+        iam.list_access_keys().user_name(user).send(),
+    )?;
     for k in keys.access_key_metadata() {
         let id = k.access_key_id().unwrap_or_default();
-        call(g, "iam:DeleteAccessKey", iam.delete_access_key().user_name(user).access_key_id(id).send())?;
-        say(out, &format!("  Green  access key {} of user {user}: deleted", crate::credentials::mask_key_id(id)))?;
+        call(
+            g,
+            "iam:DeleteAccessKey",
+            iam.delete_access_key()
+                .user_name(user)
+                .access_key_id(id)
+                .send(),
+        )?;
+        say(
+            out,
+            &format!(
+                "  Green  access key {} of user {user}: deleted",
+                crate::credentials::mask_key_id(id)
+            ),
+        )?;
     }
-    let inline = call(g, "iam:ListUserPolicies", iam.list_user_policies().user_name(user).send())?;
+    let inline = call(
+        g,
+        "iam:ListUserPolicies",
+        iam.list_user_policies().user_name(user).send(),
+    )?;
     for p in inline.policy_names() {
-        call(g, "iam:DeleteUserPolicy", iam.delete_user_policy().user_name(user).policy_name(p).send())?;
-        let what = if p == OWN_KEYS_POLICY { "inline policy" } else { "inline policy (not provision's)" };
+        call(
+            g,
+            "iam:DeleteUserPolicy",
+            iam.delete_user_policy()
+                .user_name(user)
+                .policy_name(p)
+                .send(),
+        )?;
+        let what = if p == OWN_KEYS_POLICY {
+            "inline policy"
+        } else {
+            "inline policy (not provision's)"
+        };
         say(out, &format!("  Green  {what} {p} of user {user}: deleted"))?;
     }
-    let attached = call(g, "iam:ListAttachedUserPolicies", iam.list_attached_user_policies().user_name(user).send())?;
+    let attached = call(
+        g,
+        "iam:ListAttachedUserPolicies",
+        iam.list_attached_user_policies().user_name(user).send(),
+    )?;
     for p in attached.attached_policies() {
         let arn = p.policy_arn().unwrap_or_default();
-        call(g, "iam:DetachUserPolicy", iam.detach_user_policy().user_name(user).policy_arn(arn).send())?;
+        call(
+            g,
+            "iam:DetachUserPolicy",
+            iam.detach_user_policy()
+                .user_name(user)
+                .policy_arn(arn)
+                .send(),
+        )?;
     }
-    let groups = call(g, "iam:ListGroupsForUser", iam.list_groups_for_user().user_name(user).send())?;
+    let groups = call(
+        g,
+        "iam:ListGroupsForUser",
+        iam.list_groups_for_user().user_name(user).send(),
+    )?;
     for gr in groups.groups() {
-        call(g, "iam:RemoveUserFromGroup", iam.remove_user_from_group().group_name(gr.group_name()).user_name(user).send())?;
-        say(out, &format!("  Green  user {user} in group {}: removed", gr.group_name()))?;
+        call(
+            g,
+            "iam:RemoveUserFromGroup",
+            iam.remove_user_from_group()
+                .group_name(gr.group_name())
+                .user_name(user)
+                .send(),
+        )?;
+        say(
+            out,
+            &format!("  Green  user {user} in group {}: removed", gr.group_name()),
+        )?;
     }
-    call(g, "iam:DeleteUser", iam.delete_user().user_name(user).send())?;
+    call(
+        g,
+        "iam:DeleteUser",
+        iam.delete_user().user_name(user).send(),
+    )?;
     say(out, &format!("  Green  user {user}: deleted"))
 }
 
 fn delete_group_if_empty(g: &Aws, group: &str, out: &mut dyn Write) -> Result<()> {
     let iam = g.iam();
     let members = call(g, "iam:GetGroup", iam.get_group().group_name(group).send())?;
-    let policies = call(g, "iam:ListGroupPolicies", iam.list_group_policies().group_name(group).send())?;
+    let policies = call(
+        g,
+        "iam:ListGroupPolicies",
+        iam.list_group_policies().group_name(group).send(),
+    )?;
     if !members.users().is_empty() || !policies.policy_names().is_empty() {
-        return say(out, &format!("  Green  group {group}: left, it still has other users or policies"));
+        return say(
+            out,
+            &format!("  Green  group {group}: left, it still has other users or policies"),
+        );
     }
-    call(g, "iam:DeleteGroup", iam.delete_group().group_name(group).send())?;
+    call(
+        g,
+        "iam:DeleteGroup",
+        iam.delete_group().group_name(group).send(),
+    )?;
     say(out, &format!("  Green  group {group}: deleted"))
 }
 
 fn delete_role(b: &Aws, role: &str, out: &mut dyn Write) -> Result<()> {
     let iam = b.iam();
-    let attached = call(b, "iam:ListAttachedRolePolicies", iam.list_attached_role_policies().role_name(role).send())?;
+    let attached = call(
+        b,
+        "iam:ListAttachedRolePolicies",
+        iam.list_attached_role_policies().role_name(role).send(),
+    )?;
     for p in attached.attached_policies() {
         let arn = p.policy_arn().unwrap_or_default();
-        call(b, "iam:DetachRolePolicy", iam.detach_role_policy().role_name(role).policy_arn(arn).send())?;
-        say(out, &format!("  Blue   policy {} detached from role {role}", p.policy_name().unwrap_or(arn)))?;
+        call(
+            b,
+            "iam:DetachRolePolicy",
+            iam.detach_role_policy()
+                .role_name(role)
+                .policy_arn(arn)
+                .send(),
+        )?;
+        say(
+            out,
+            &format!(
+                "  Blue   policy {} detached from role {role}",
+                p.policy_name().unwrap_or(arn)
+            ),
+        )?;
     }
-    let inline = call(b, "iam:ListRolePolicies", iam.list_role_policies().role_name(role).send())?;
+    let inline = call(
+        b,
+        "iam:ListRolePolicies",
+        iam.list_role_policies().role_name(role).send(),
+    )?;
     for p in inline.policy_names() {
-        call(b, "iam:DeleteRolePolicy", iam.delete_role_policy().role_name(role).policy_name(p).send())?;
+        call(
+            b,
+            "iam:DeleteRolePolicy",
+            iam.delete_role_policy()
+                .role_name(role)
+                .policy_name(p)
+                .send(),
+        )?;
     }
-    call(b, "iam:DeleteRole", iam.delete_role().role_name(role).send())?;
+    call(
+        b,
+        "iam:DeleteRole",
+        iam.delete_role().role_name(role).send(),
+    )?;
     say(out, &format!("  Blue   role {role}: deleted"))
 }
 
 /// Its other versions first: IAM deletes a policy only with its default left.
 fn delete_policy(b: &Aws, arn: &str, out: &mut dyn Write) -> Result<()> {
     let iam = b.iam();
-    let versions = call(b, "iam:ListPolicyVersions", iam.list_policy_versions().policy_arn(arn).send())?;
-    for v in versions.versions().iter().filter(|v| !v.is_default_version()) {
+    let versions = call(
+        b,
+        "iam:ListPolicyVersions",
+        iam.list_policy_versions().policy_arn(arn).send(),
+    )?;
+    for v in versions
+        .versions()
+        .iter()
+        .filter(|v| !v.is_default_version())
+    {
         call(
             b,
             "iam:DeletePolicyVersion",
-            iam.delete_policy_version().policy_arn(arn).version_id(v.version_id().unwrap_or_default()).send(),
+            iam.delete_policy_version()
+                .policy_arn(arn)
+                .version_id(v.version_id().unwrap_or_default())
+                .send(),
         )?;
     }
     match raw(b, iam.delete_policy().policy_arn(arn).send()) {
@@ -325,14 +512,22 @@ fn delete_policy(b: &Aws, arn: &str, out: &mut dyn Write) -> Result<()> {
 
 fn delete_bucket_if_empty(b: &Aws, bucket: &str, out: &mut dyn Write) -> Result<()> {
     let s3 = b.s3();
-    let list = call(b, "s3:ListBucket", s3.list_objects_v2().bucket(bucket).max_keys(1).send())?;
+    let list = call(
+        b,
+        "s3:ListBucket",
+        s3.list_objects_v2().bucket(bucket).max_keys(1).send(),
+    )?;
     if list.key_count().unwrap_or(0) > 0 || !list.contents().is_empty() {
         return say(
             out,
             &format!("  Blue   bucket {bucket}: left, it is not empty (empty it, e.g. aws s3 rm s3://{bucket} --recursive, and run deprovision again)"),
         );
     }
-    call(b, "s3:DeleteBucket", s3.delete_bucket().bucket(bucket).send())?;
+    call(
+        b,
+        "s3:DeleteBucket",
+        s3.delete_bucket().bucket(bucket).send(),
+    )?;
     say(out, &format!("  Blue   bucket {bucket}: deleted"))
 }
 

@@ -4,13 +4,13 @@
 pub mod clear;
 pub mod completions;
 pub mod credential_process;
+pub mod deprovision;
 pub mod doctor;
 pub mod doctor_plaintext;
 pub mod exec;
 pub mod export;
 pub mod list;
 pub mod login;
-pub mod deprovision;
 pub mod policy;
 pub mod provision;
 pub mod remove;

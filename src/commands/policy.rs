@@ -293,7 +293,10 @@ impl Input {
                 "{flag} is needed (only `--user NAME --green-account ID` prints the own-keys policy alone)"
             ))
         };
-        let blue = a.blue_account.as_deref().ok_or_else(|| missing("--blue-account"))?;
+        let blue = a
+            .blue_account
+            .as_deref()
+            .ok_or_else(|| missing("--blue-account"))?;
         let bucket = a.bucket.as_deref().ok_or_else(|| missing("--bucket"))?;
         account_id(blue).map_err(|e| usage("--blue-account", e))?;
         bucket_name(bucket).map_err(|e| usage("--bucket", e))?;
@@ -561,9 +564,11 @@ fn run_user_only(args: &PolicyInput, user: &str, out: &mut dyn Write) -> Result<
     account_id(&args.green_account).map_err(|e| usage("--green-account", e))?;
     user_name(user).map_err(|e| usage("--user", e))?;
     let partition = match &args.user_or_group {
-        Some(arn) => user_or_group(arn, &args.green_account)
-            .map_err(|e| usage("--user-or-group", e))?
-            .0,
+        Some(arn) => {
+            user_or_group(arn, &args.green_account)
+                .map_err(|e| usage("--user-or-group", e))?
+                .0
+        }
         None => "aws".to_string(),
     };
     let doc = own_keys_policy(&partition, &args.green_account, user);
@@ -690,11 +695,24 @@ mod tests {
             ..args()
         };
         run(&alone, &mut out).unwrap();
-        assert_eq!(serde_json::from_slice::<serde_json::Value>(&out).unwrap(), want);
+        assert_eq!(
+            serde_json::from_slice::<serde_json::Value>(&out).unwrap(),
+            want
+        );
         let mut out = Vec::new();
-        run(&PolicyInput { json: false, ..alone }, &mut out).unwrap();
+        run(
+            &PolicyInput {
+                json: false,
+                ..alone
+            },
+            &mut out,
+        )
+        .unwrap();
         let text = String::from_utf8(out).unwrap();
-        assert!(text.contains("put-user-policy --user-name s3-prod-user"), "{text}");
+        assert!(
+            text.contains("put-user-policy --user-name s3-prod-user"),
+            "{text}"
+        );
         let err = run(
             &PolicyInput {
                 user: Some("a b".into()),

@@ -143,9 +143,7 @@ pub fn run(deps: &Deps<'_>, input: &ProvisionInput, out: &mut dyn Write) -> Resu
 
     // 3. IAM is eventually consistent: wait until STS takes the key and
     // lets it assume the role, then let setup write and check the profiles.
-    let role_arn = input
-        .names
-        .role_arn(&accounts.partition, &accounts.blue_id);
+    let role_arn = input.names.role_arn(&accounts.partition, &accounts.blue_id);
     wait_until_usable(deps, input, &key, &role_arn, &region, out)
         .map_err(|e| stopped(input, &world, Step::AccessKey, &done, e))?;
     let setup_input = SetupInput {
@@ -197,7 +195,9 @@ fn create_key(deps: &Deps<'_>, world: &World<'_>, profile: &str) -> Result<LongT
         iam.create_access_key().user_name(&world.names.user).send(),
     )?;
     let Some(k) = made.access_key() else {
-        return Err(Error::Other("CreateAccessKey answered without a key".into()));
+        return Err(Error::Other(
+            "CreateAccessKey answered without a key".into(),
+        ));
     };
     let key = LongTermKey {
         access_key_id: k.access_key_id().to_string(),
@@ -218,7 +218,10 @@ fn create_key(deps: &Deps<'_>, world: &World<'_>, profile: &str) -> Result<LongT
                 .send(),
         );
         let after = match undo {
-            Ok(_) => format!("the new key {} was deleted again", mask_key_id(&key.access_key_id)),
+            Ok(_) => format!(
+                "the new key {} was deleted again",
+                mask_key_id(&key.access_key_id)
+            ),
             Err(u) => format!(
                 "the new key {} could not be deleted again ({u}); delete it in IAM",
                 mask_key_id(&key.access_key_id)
@@ -241,7 +244,8 @@ fn wait_until_usable(
     region: &str,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let config = crate::awsfile::AwsFile::load(&deps.paths.config_file, crate::awsfile::FileKind::Config)?;
+    let config =
+        crate::awsfile::AwsFile::load(&deps.paths.config_file, crate::awsfile::FileKind::Config)?;
     let mut target = crate::profile::sts_target(deps.env, &config, &input.source_profile, None);
     if deps.env.get("AWS_REGION").is_none() && deps.env.get("AWS_DEFAULT_REGION").is_none() {
         target.region = region.to_string();
@@ -279,27 +283,37 @@ fn wait_until_usable(
 
 fn waited_too_long(what: &str, tries: u32, e: crate::sts::StsError) -> Error {
     Error::Sts {
-        message: format!("{what} still failed after {tries} tries over up to {} s: {e}", wait::BUDGET.as_secs()),
+        message: format!(
+            "{what} still failed after {tries} tries over up to {} s: {e}",
+            wait::BUDGET.as_secs()
+        ),
         source: Some(e),
     }
 }
 
 /// The message of a run that stopped part-way: the cause, what exists now,
 /// and the two ways on.
-fn stopped(input: &ProvisionInput, world: &World<'_>, at: Step, done: &[String], e: Error) -> Error {
+fn stopped(
+    input: &ProvisionInput,
+    world: &World<'_>,
+    at: Step,
+    done: &[String],
+    e: Error,
+) -> Error {
     let exists = if done.is_empty() {
         "nothing was created".to_string()
     } else {
         format!("these exist now: {}", done.join("; "))
     };
-    let key_note = if done.iter().any(|d| d == &world.describe(Step::AccessKey)) || at == Step::AccessKey {
-        format!(
-            " The access key, if one was made, is in the keyring under profile {}.",
-            input.source_profile
-        )
-    } else {
-        String::new()
-    };
+    let key_note =
+        if done.iter().any(|d| d == &world.describe(Step::AccessKey)) || at == Step::AccessKey {
+            format!(
+                " The access key, if one was made, is in the keyring under profile {}.",
+                input.source_profile
+            )
+        } else {
+            String::new()
+        };
     Error::Other(format!(
         "{e}\nprovision stopped at: {}. {exists}.{key_note}\nRun the same provision command again to continue, or `crossrole deprovision --green-admin-profile {} --blue-admin-profile {}` (with the same names) to remove what provision made.",
         world.describe(at),

@@ -89,16 +89,16 @@ fn text_output_has_three_labelled_valid_documents() {
     );
     assert!(text.contains("aws iam put-role-policy --role-name CrossAccountS3Access-Role"));
     assert_eq!(perm["Version"], "2012-10-17");
-    assert_eq!(perm["Statement"][0]["Action"], "s3:ListBucket");
-    assert_eq!(perm["Statement"][0]["Resource"], "arn:aws:s3:::the-bucket");
+    assert_eq!(perm["Statement"][0]["Sid"], "PutGetListAccessOnS3");
     assert_eq!(
-        perm["Statement"][1]["Action"],
-        serde_json::json!(["s3:GetObject", "s3:PutObject"])
+        perm["Statement"][0]["Action"],
+        serde_json::json!(["s3:PutObject", "s3:GetObject", "s3:ListBucket"])
     );
     assert_eq!(
-        perm["Statement"][1]["Resource"],
-        "arn:aws:s3:::the-bucket/*"
+        perm["Statement"][0]["Resource"],
+        serde_json::json!(["arn:aws:s3:::the-bucket", "arn:aws:s3:::the-bucket/*"])
     );
+    assert!(perm["Statement"].get(1).is_none());
 
     let (label, trust) = &docs[1];
     assert!(

@@ -23,10 +23,20 @@ fn stored_secret(w: &AdminWorld) -> (String, String) {
 fn blue_s3_works(w: &AdminWorld) {
     let env = &w.env;
     let who = ok(&env.aws(&["--profile", "blue", "sts", "get-caller-identity"]));
-    assert!(who.contains(&format!("{BLUE}:assumed-role/CrossAccountS3Access-Role/")), "{who}");
+    assert!(
+        who.contains(&format!("{BLUE}:assumed-role/CrossAccountS3Access-Role/")),
+        "{who}"
+    );
     std::fs::write(env.home.join("foo"), "hello from green").unwrap();
     ok(&env.aws(&["--profile", "blue", "s3", "cp", "foo", "s3://the-bucket/"]));
-    let listed = ok(&env.aws(&["--profile", "blue", "s3", "ls", "--recursive", "s3://the-bucket/"]));
+    let listed = ok(&env.aws(&[
+        "--profile",
+        "blue",
+        "s3",
+        "ls",
+        "--recursive",
+        "s3://the-bucket/",
+    ]));
     assert!(listed.contains("foo"), "{listed}");
 }
 
@@ -47,7 +57,8 @@ fn provision_from_nothing_then_the_tutorial_through_the_aws_cli() {
         "access key of user s3-prod-user",
     ] {
         assert!(
-            text.lines().any(|l| l.contains(line) && l.trim_end().ends_with("created")),
+            text.lines()
+                .any(|l| l.contains(line) && l.trim_end().ends_with("created")),
             "no `{line} … created` line:\n{text}"
         );
     }
@@ -55,10 +66,23 @@ fn provision_from_nothing_then_the_tutorial_through_the_aws_cli() {
 
     blue_s3_works(&w);
     // Another bucket of Blue, which the role may not touch.
-    ok(&w.env.aws(&["--profile", "blue-admin", "s3", "mb", "s3://other-bucket"]));
-    let denied = w.env.aws(&["--profile", "blue", "s3", "ls", "--recursive", "s3://other-bucket/"]);
+    ok(&w
+        .env
+        .aws(&["--profile", "blue-admin", "s3", "mb", "s3://other-bucket"]));
+    let denied = w.env.aws(&[
+        "--profile",
+        "blue",
+        "s3",
+        "ls",
+        "--recursive",
+        "s3://other-bucket/",
+    ]);
     assert!(!denied.status.success());
-    assert!(stderr(&denied).contains("AccessDenied"), "{}", stderr(&denied));
+    assert!(
+        stderr(&denied).contains("AccessDenied"),
+        "{}",
+        stderr(&denied)
+    );
 
     // The secret went from IAM to the keyring, and nowhere else.
     let (id, secret) = stored_secret(&w);
@@ -68,28 +92,55 @@ fn provision_from_nothing_then_the_tutorial_through_the_aws_cli() {
     let creds = w.env.read_credentials();
     assert!(!creds.contains(&id), "{creds}");
     let config = w.env.read_config();
-    assert!(config.contains("[profile green]") && config.contains("[profile blue]"), "{config}");
+    assert!(
+        config.contains("[profile green]") && config.contains("[profile blue]"),
+        "{config}"
+    );
     assert!(!config.contains(&id), "{config}");
 
     // The documents as written (moto does not evaluate the user's own-keys
     // policy by ARN, so its text is what can be checked).
     let p = w.admin_json(
         "green-admin",
-        &["iam", "get-user-policy", "--user-name", "s3-prod-user", "--policy-name", "crossrole-own-access-keys"],
+        &[
+            "iam",
+            "get-user-policy",
+            "--user-name",
+            "s3-prod-user",
+            "--policy-name",
+            "crossrole-own-access-keys",
+        ],
     );
     let doc = &p["PolicyDocument"]["Statement"][0];
-    assert_eq!(doc["Resource"], format!("arn:aws:iam::{GREEN}:user/s3-prod-user"));
+    assert_eq!(
+        doc["Resource"],
+        format!("arn:aws:iam::{GREEN}:user/s3-prod-user")
+    );
     assert_eq!(
         doc["Action"],
-        serde_json::json!(["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys", "iam:UpdateAccessKey"])
+        serde_json::json!([
+            "iam:CreateAccessKey",
+            "iam:DeleteAccessKey",
+            "iam:ListAccessKeys",
+            "iam:UpdateAccessKey"
+        ])
     );
-    let u = w.admin_json("green-admin", &["iam", "get-user", "--user-name", "s3-prod-user"]);
-    assert!(u["User"]["Tags"].to_string().contains("crossrole:managed"), "{u}");
+    let u = w.admin_json(
+        "green-admin",
+        &["iam", "get-user", "--user-name", "s3-prod-user"],
+    );
+    assert!(
+        u["User"]["Tags"].to_string().contains("crossrole:managed"),
+        "{u}"
+    );
 
     // A second run creates nothing and leaves the files as they are.
     let config_before = w.env.read_config();
     let again = ok(&w.provision(&[]));
-    assert!(!again.contains("created") && !again.contains("updated"), "{again}");
+    assert!(
+        !again.contains("created") && !again.contains("updated"),
+        "{again}"
+    );
     assert_eq!(w.env.read_config(), config_before);
     assert_eq!(w.user_keys("s3-prod-user").len(), 1);
     blue_s3_works(&w);
@@ -101,14 +152,36 @@ fn dry_run_on_an_empty_world_changes_nothing() {
     let out = ok(&w.provision(&["--dry-run"]));
     assert!(out.contains("dry run: nothing was changed"), "{out}");
     assert!(
-        out.lines().filter(|l| l.trim_end().ends_with(" create")).count() >= 10,
+        out.lines()
+            .filter(|l| l.trim_end().ends_with(" create"))
+            .count()
+            >= 10,
         "{out}"
     );
-    assert!(!w.exists("green-admin", &["iam", "get-user", "--user-name", "s3-prod-user"]));
-    assert!(!w.exists("blue-admin", &["iam", "get-role", "--role-name", "CrossAccountS3Access-Role"]));
-    assert!(!w.exists("blue-admin", &["s3api", "head-bucket", "--bucket", "the-bucket"]));
+    assert!(!w.exists(
+        "green-admin",
+        &["iam", "get-user", "--user-name", "s3-prod-user"]
+    ));
+    assert!(!w.exists(
+        "blue-admin",
+        &[
+            "iam",
+            "get-role",
+            "--role-name",
+            "CrossAccountS3Access-Role"
+        ]
+    ));
+    assert!(!w.exists(
+        "blue-admin",
+        &["s3api", "head-bucket", "--bucket", "the-bucket"]
+    ));
     assert!(!w.env.read_config().contains("[profile green]"));
-    assert!(keyctl(&["search", "@s", "user", "crossrole:key:green"]).status.code() != Some(0));
+    assert!(
+        keyctl(&["search", "@s", "user", "crossrole:key:green"])
+            .status
+            .code()
+            != Some(0)
+    );
 }
 
 #[test]
@@ -134,7 +207,10 @@ fn a_run_stopped_part_way_says_what_exists_and_a_rerun_completes() {
         assert!(err.contains(part), "stderr lacks {part:?}:\n{err}");
     }
     assert!(!err.contains("panicked"), "{err}");
-    assert!(w.exists("green-admin", &["iam", "get-user", "--user-name", "s3-prod-user"]));
+    assert!(w.exists(
+        "green-admin",
+        &["iam", "get-user", "--user-name", "s3-prod-user"]
+    ));
     assert!(w.user_keys("s3-prod-user").is_empty());
     assert!(!w.env.read_config().contains("[profile blue]"));
 
@@ -144,8 +220,17 @@ fn a_run_stopped_part_way_says_what_exists_and_a_rerun_completes() {
         "iam.delete_user_policy(UserName='green-admin', PolicyName='deny-membership')",
     );
     let text = ok(&w.provision(&[]));
-    assert!(text.lines().any(|l| l.contains("user s3-prod-user in group") && l.trim_end().ends_with("created")), "{text}");
-    assert!(text.lines().any(|l| l.contains("role CrossAccountS3Access-Role") && l.trim_end().ends_with("exists")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("user s3-prod-user in group") && l.trim_end().ends_with("created")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.contains("role CrossAccountS3Access-Role")
+                && l.trim_end().ends_with("exists")),
+        "{text}"
+    );
     assert_eq!(w.user_keys("s3-prod-user").len(), 1);
     blue_s3_works(&w);
 }
@@ -203,17 +288,38 @@ fn bad_input_is_refused_with_a_clear_message_and_nothing_made() {
     let w = admin_world(TestEnv::keyutils(), &["--foreign-bucket", "someone-elses"]);
     // The same account for both.
     let out = w.env.crossrole(
-        &["provision", "--green-admin-profile", "green-admin", "--blue-admin-profile", "green-admin", "--bucket", "the-bucket", "--yes"],
+        &[
+            "provision",
+            "--green-admin-profile",
+            "green-admin",
+            "--blue-admin-profile",
+            "green-admin",
+            "--bucket",
+            "the-bucket",
+            "--yes",
+        ],
         None,
     );
     let err = fails_with(&out, &["both in account 111111111111"]);
     assert_eq!(out.status.code(), Some(2), "{err}");
     // A profile that is nowhere.
     let out = w.env.crossrole(
-        &["provision", "--green-admin-profile", "nobody-here", "--blue-admin-profile", "blue-admin", "--bucket", "the-bucket", "--yes"],
+        &[
+            "provision",
+            "--green-admin-profile",
+            "nobody-here",
+            "--blue-admin-profile",
+            "blue-admin",
+            "--bucket",
+            "the-bucket",
+            "--yes",
+        ],
         None,
     );
-    fails_with(&out, &["--green-admin-profile: profile `nobody-here` is in neither"]);
+    fails_with(
+        &out,
+        &["--green-admin-profile: profile `nobody-here` is in neither"],
+    );
     // An admin profile without IAM rights.
     let who = moto_admin(
         &w.moto,
@@ -223,10 +329,22 @@ fn bad_input_is_refused_with_a_clear_message_and_nothing_made() {
     let mut parts = who.split_whitespace();
     let (id, secret) = (parts.next().unwrap(), parts.next().unwrap());
     let mut creds = w.env.read_credentials();
-    creds.push_str(&format!("\n[powerless]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"));
+    creds.push_str(&format!(
+        "\n[powerless]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"
+    ));
     w.env.write_credentials(&creds);
     let out = w.env.crossrole(
-        &["provision", "--green-admin-profile", "powerless", "--blue-admin-profile", "blue-admin", "--bucket", "the-bucket", "--create-bucket", "--yes"],
+        &[
+            "provision",
+            "--green-admin-profile",
+            "powerless",
+            "--blue-admin-profile",
+            "blue-admin",
+            "--bucket",
+            "the-bucket",
+            "--create-bucket",
+            "--yes",
+        ],
         None,
     );
     let err = stderr(&out);
@@ -235,33 +353,172 @@ fn bad_input_is_refused_with_a_clear_message_and_nothing_made() {
     assert_output_has_no(&out, &[secret]);
     // A bucket name S3 would refuse.
     let out = w.env.crossrole(
-        &["provision", "--green-admin-profile", "green-admin", "--blue-admin-profile", "blue-admin", "--bucket", "Not_A_Bucket", "--yes"],
+        &[
+            "provision",
+            "--green-admin-profile",
+            "green-admin",
+            "--blue-admin-profile",
+            "blue-admin",
+            "--bucket",
+            "Not_A_Bucket",
+            "--yes",
+        ],
         None,
     );
     let err = fails_with(&out, &["--bucket: `Not_A_Bucket` is not a bucket name"]);
     assert_eq!(out.status.code(), Some(2), "{err}");
     // A bucket another account owns.
     let out = w.env.crossrole(
-        &["provision", "--green-admin-profile", "green-admin", "--blue-admin-profile", "blue-admin", "--bucket", "someone-elses", "--create-bucket", "--yes"],
+        &[
+            "provision",
+            "--green-admin-profile",
+            "green-admin",
+            "--blue-admin-profile",
+            "blue-admin",
+            "--bucket",
+            "someone-elses",
+            "--create-bucket",
+            "--yes",
+        ],
         None,
     );
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("bucket someone-elses exists but is not one of account 222222222222's buckets"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "bucket someone-elses exists but is not one of account 222222222222's buckets"
+        ),
+        "{}",
+        stderr(&out)
+    );
     // A missing bucket without --create-bucket.
     let out = w.env.crossrole(
-        &["provision", "--green-admin-profile", "green-admin", "--blue-admin-profile", "blue-admin", "--bucket", "not-yet-made", "--yes"],
+        &[
+            "provision",
+            "--green-admin-profile",
+            "green-admin",
+            "--blue-admin-profile",
+            "blue-admin",
+            "--bucket",
+            "not-yet-made",
+            "--yes",
+        ],
         None,
     );
-    assert!(stderr(&out).contains("pass --create-bucket"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pass --create-bucket"),
+        "{}",
+        stderr(&out)
+    );
     // Without a terminal, --yes is needed.
     let out = w.env.crossrole(
-        &["provision", "--green-admin-profile", "green-admin", "--blue-admin-profile", "blue-admin", "--bucket", "the-bucket"],
+        &[
+            "provision",
+            "--green-admin-profile",
+            "green-admin",
+            "--blue-admin-profile",
+            "blue-admin",
+            "--bucket",
+            "the-bucket",
+        ],
         None,
     );
     let err = fails_with(&out, &["pass --yes"]);
     assert_eq!(out.status.code(), Some(2), "{err}");
     // None of that made anything.
-    assert!(!w.exists("green-admin", &["iam", "get-user", "--user-name", "s3-prod-user"]));
-    assert!(!w.exists("blue-admin", &["iam", "get-role", "--role-name", "CrossAccountS3Access-Role"]));
+    assert!(!w.exists(
+        "green-admin",
+        &["iam", "get-user", "--user-name", "s3-prod-user"]
+    ));
+    assert!(!w.exists(
+        "blue-admin",
+        &[
+            "iam",
+            "get-role",
+            "--role-name",
+            "CrossAccountS3Access-Role"
+        ]
+    ));
     assert!(!w.env.read_config().contains("[profile blue]"));
+}
+
+#[test]
+fn a_user_whose_key_is_not_in_the_keyring_gets_one_new_key_and_never_a_third() {
+    let w = admin_world(TestEnv::keyutils(), &[]);
+    ok(&w.provision(&[]));
+    let first = w.user_keys("s3-prod-user");
+    assert_eq!(first.len(), 1);
+    // The keyring loses the key (the profiles go with it): the user's key is
+    // still in IAM, but nobody here holds its secret.
+    ok(&w.env.crossrole(&["remove", "blue", "--yes"], None));
+    ok(&w.env.crossrole(&["remove", "green", "--yes"], None));
+    let text = ok(&w.provision(&[]));
+    let old = &first[0];
+    let masked = format!("{}…{}", &old[..4], &old[old.len() - 4..]);
+    assert!(
+        text.contains(&format!(
+            "already has key {masked}, which is not in the keyring"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains(old.as_str()), "unmasked key id: {text}");
+    assert_eq!(w.user_keys("s3-prod-user").len(), 2);
+    blue_s3_works(&w);
+
+    // Again, now with two keys in IAM and none here: refused, both named.
+    ok(&w.env.crossrole(&["remove", "blue", "--yes"], None));
+    ok(&w.env.crossrole(&["remove", "green", "--yes"], None));
+    let out = w.provision(&[]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("already has two access keys"), "{err}");
+    assert!(err.contains(&masked), "{err}");
+    assert_eq!(w.user_keys("s3-prod-user").len(), 2);
+    assert!(!w.env.read_config().contains("[profile green]"));
+}
+
+#[test]
+fn mfa_serial_and_external_id_go_into_the_trust_policy_and_the_profiles() {
+    let w = admin_world(TestEnv::keyutils(), &[]);
+    let serial = format!("arn:aws:iam::{GREEN}:mfa/s3-prod-user");
+    let text = ok(&w.provision(&["--mfa-serial", &serial, "--external-id", "Ext-123"]));
+    assert!(
+        text.contains("needs an MFA code and there is no terminal"),
+        "{text}"
+    );
+    let role = w.admin_json(
+        "blue-admin",
+        &[
+            "iam",
+            "get-role",
+            "--role-name",
+            "CrossAccountS3Access-Role",
+        ],
+    );
+    let cond = &role["Role"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"];
+    assert_eq!(cond["Bool"]["aws:MultiFactorAuthPresent"], "true", "{role}");
+    assert_eq!(cond["StringEquals"]["sts:ExternalId"], "Ext-123", "{role}");
+    let config = w.env.read_config();
+    assert!(
+        config.contains(&format!("crossrole_mfa_serial = {serial}")),
+        "{config}"
+    );
+    assert!(
+        config.contains("crossrole_external_id = Ext-123"),
+        "{config}"
+    );
+    // The same flags again: nothing to do.
+    let again = ok(&w.provision(&["--mfa-serial", &serial, "--external-id", "Ext-123"]));
+    assert!(
+        !again.contains("created") && !again.contains("updated"),
+        "{again}"
+    );
+    // Dropping the external id updates the trust policy of crossrole's own role.
+    let changed = ok(&w.provision(&["--mfa-serial", &serial]));
+    assert!(
+        changed
+            .lines()
+            .any(|l| l.contains("role CrossAccountS3Access-Role")
+                && l.trim_end().ends_with("updated")),
+        "{changed}"
+    );
 }

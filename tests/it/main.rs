@@ -19,6 +19,7 @@ mod blue_mfa;
 mod bootstrap_e2e;
 mod cli_help;
 mod cmd_completions;
+mod cmd_deprovision;
 mod cmd_doctor;
 mod cmd_exec;
 mod cmd_export;

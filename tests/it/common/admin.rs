@@ -52,7 +52,10 @@ pub fn admin_world(env: TestEnv, fixture: &[&str]) -> AdminWorld {
 
 impl AdminWorld {
     pub fn secret_of(&self, side: &str) -> String {
-        self.json[side]["secret_access_key"].as_str().unwrap().to_string()
+        self.json[side]["secret_access_key"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     /// `crossrole provision` with the two admin profiles, the tutorial's
