@@ -251,27 +251,44 @@ pub fn pick_region<'a>(layers: impl IntoIterator<Item = Option<&'a str>>) -> Str
 /// (the source profile), then us-east-1. Endpoints: AWS_ENDPOINT_URL_STS,
 /// AWS_ENDPOINT_URL, the `[services]` section's `sts` block, the profile's
 /// `endpoint_url`, unless AWS_IGNORE_CONFIGURED_ENDPOINT_URLS is true.
-pub fn sts_target(env: &Env, config: &AwsFile, profile: &str, fallback: Option<&str>) -> StsTarget {
+/// The endpoint configured for `service` (its `[services]` key, e.g. `sts`,
+/// `iam`), in the SDKs' order: AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL,
+/// the profile's `services` section, its `endpoint_url`; none when
+/// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS or `ignore_configured_endpoint_urls`
+/// says so.
+pub fn configured_endpoint(
+    env: &Env,
+    config: &AwsFile,
+    profile: &str,
+    service: &str,
+) -> Option<String> {
     let p = config.profile(profile).unwrap_or_default();
-    let f = fallback.and_then(|n| config.profile(n)).unwrap_or_default();
-    let region = pick_region([env_region(env), p.get("region"), f.get("region")]);
     let ignore = env
         .get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
         .or_else(|| p.get("ignore_configured_endpoint_urls"))
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let endpoint_url = if ignore {
-        None
-    } else {
-        env.get("AWS_ENDPOINT_URL_STS")
-            .or_else(|| env.get("AWS_ENDPOINT_URL"))
-            .map(str::to_string)
-            .or_else(|| {
-                p.get("services")
-                    .and_then(|s| config.services(s))
-                    .and_then(|s| s.get("sts").and_then(|b| b.get("endpoint_url")).cloned())
-            })
-            .or_else(|| p.get("endpoint_url").map(str::to_string))
-    };
+    if ignore {
+        return None;
+    }
+    env.get(&format!(
+        "AWS_ENDPOINT_URL_{}",
+        service.to_ascii_uppercase()
+    ))
+    .or_else(|| env.get("AWS_ENDPOINT_URL"))
+    .map(str::to_string)
+    .or_else(|| {
+        p.get("services")
+            .and_then(|s| config.services(s))
+            .and_then(|s| s.get(service).and_then(|b| b.get("endpoint_url")).cloned())
+    })
+    .or_else(|| p.get("endpoint_url").map(str::to_string))
+}
+
+pub fn sts_target(env: &Env, config: &AwsFile, profile: &str, fallback: Option<&str>) -> StsTarget {
+    let p = config.profile(profile).unwrap_or_default();
+    let f = fallback.and_then(|n| config.profile(n)).unwrap_or_default();
+    let region = pick_region([env_region(env), p.get("region"), f.get("region")]);
+    let endpoint_url = configured_endpoint(env, config, profile, "sts");
     // `legacy` sends the classic regions to the global endpoint, as botocore does.
     let endpoint_url = endpoint_url.or_else(|| {
         let legacy = env

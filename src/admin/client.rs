@@ -9,12 +9,14 @@ use std::future::Future;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 
 use crate::awsfile::{AwsFile, FileKind};
-use crate::credentials::{LongTermKey, Session};
+use crate::credentials::{mask_key_id, LongTermKey, Session};
+use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::paths::Paths;
 
@@ -97,8 +99,11 @@ impl Aws {
         })
     }
 
-    /// A stored long-term key, with `profile`'s region and endpoints.
-    pub fn from_key(profile: &str, key: &LongTermKey, region: Option<&str>) -> Result<Aws> {
+    /// A stored long-term key, for IAM, with `profile`'s region and IAM
+    /// endpoint as crossrole reads them (see `profile::configured_endpoint`).
+    /// No aws-config here: `doctor` uses this from the main binary, which
+    /// must stay small.
+    pub fn from_key(env: &Env, config: &AwsFile, profile: &str, key: &LongTermKey) -> Result<Aws> {
         let creds = Credentials::new(
             key.access_key_id.clone(),
             key.secret_access_key.expose().to_string(),
@@ -106,16 +111,11 @@ impl Aws {
             None,
             "crossrole",
         );
-        Aws::from_credentials(
-            profile,
-            creds,
-            region,
-            crate::credentials::mask_key_id(&key.access_key_id),
-        )
+        Aws::from_credentials(env, config, profile, creds, mask_key_id(&key.access_key_id))
     }
 
-    /// An STS session (an MFA session of the user), with `profile`'s region and endpoints.
-    pub fn from_session(profile: &str, s: &Session, region: Option<&str>) -> Result<Aws> {
+    /// An STS session (the user's MFA session), as [`Aws::from_key`].
+    pub fn from_session(env: &Env, config: &AwsFile, profile: &str, s: &Session) -> Result<Aws> {
         let creds = Credentials::new(
             s.access_key_id.clone(),
             s.secret_access_key.expose().to_string(),
@@ -123,20 +123,29 @@ impl Aws {
             None,
             "crossrole",
         );
-        Aws::from_credentials(profile, creds, region, "an MFA session".into())
+        Aws::from_credentials(env, config, profile, creds, "an MFA session".into())
     }
 
     fn from_credentials(
+        env: &Env,
+        config: &AwsFile,
         profile: &str,
         creds: Credentials,
-        region: Option<&str>,
         who: String,
     ) -> Result<Aws> {
-        let rt = runtime()?;
-        let conf = rt.block_on(loader(profile, region).credentials_provider(creds).load());
+        let region = crate::profile::sts_target(env, config, profile, None).region;
+        let mut b = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region))
+            .credentials_provider(SharedCredentialsProvider::new(creds))
+            .timeout_config(timeouts())
+            .retry_config(RetryConfig::standard().with_max_attempts(4));
+        if let Some(url) = crate::profile::configured_endpoint(env, config, profile, "iam") {
+            b = b.endpoint_url(url);
+        }
         Ok(Aws {
-            rt,
-            conf: with_default_region(conf),
+            rt: runtime()?,
+            conf: b.build(),
             who,
         })
     }

@@ -194,16 +194,16 @@ fn create_key(deps: &Deps<'_>, world: &World<'_>, profile: &str) -> Result<LongT
         "iam:CreateAccessKey",
         iam.create_access_key().user_name(&world.names.user).send(),
     )?;
-    let Some(k) = made.access_key() else {
+    let mut made = made;
+    let Some(mut k) = made.access_key.take() else {
         return Err(Error::Other(
             "CreateAccessKey answered without a key".into(),
         ));
     };
     let key = LongTermKey {
-        access_key_id: k.access_key_id().to_string(),
-        secret_access_key: Secret::new(k.secret_access_key().to_string()),
+        access_key_id: k.access_key_id.clone(),
+        secret_access_key: Secret::new(std::mem::take(&mut k.secret_access_key)),
     };
-    drop(made);
     let stored = deps
         .stores
         .secret(deps.env)
