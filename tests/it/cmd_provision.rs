@@ -522,3 +522,35 @@ fn mfa_serial_and_external_id_go_into_the_trust_policy_and_the_profiles() {
         "{changed}"
     );
 }
+
+#[test]
+fn crossrole_alone_says_where_provision_lives() {
+    let env = TestEnv::keyutils();
+    let lone = env.tmp.path().join("lone");
+    std::fs::create_dir_all(&lone).unwrap();
+    std::fs::copy(BIN, lone.join("crossrole")).unwrap();
+    let mut cmd = env.command(lone.join("crossrole").to_str().unwrap());
+    cmd.args([
+        "provision",
+        "--green-admin-profile",
+        "a",
+        "--blue-admin-profile",
+        "b",
+        "--bucket",
+        "the-bucket",
+        "--yes",
+    ]);
+    let out = run_with_input(&mut cmd, None);
+    fails_with(
+        &out,
+        &[
+            "crossrole-admin, which is not installed next to crossrole",
+            "./install.sh",
+        ],
+    );
+    // A usage error is crossrole's own, before any hand-over.
+    let mut cmd = env.command(lone.join("crossrole").to_str().unwrap());
+    cmd.args(["provision", "--bucket", "the-bucket"]);
+    let out = run_with_input(&mut cmd, None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
