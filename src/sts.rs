@@ -244,7 +244,7 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(
 /// or no STS error at all (a proxy's or load balancer's HTML page). Take the
 /// first `<Code>` / `<Message>` anywhere in the body, else name the HTTP
 /// status and show the start of the body.
-fn service_error_from_raw(raw: &aws_smithy_runtime_api::http::Response) -> StsError {
+pub(crate) fn service_error_from_raw(raw: &aws_smithy_runtime_api::http::Response) -> StsError {
     let status = raw.status().as_u16();
     let body = raw
         .body()

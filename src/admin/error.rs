@@ -57,6 +57,30 @@ impl AwsError {
         }
     }
 
+    /// As [`AwsError::from_sdk`], reading the code from the body when the
+    /// SDK found none there: moto (and some look-alikes) wrap errors in
+    /// `<Errors>`, which the SDKs' query-protocol parser does not read.
+    pub fn from_http<E>(err: SdkError<E, aws_smithy_runtime_api::http::Response>) -> AwsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        if let SdkError::ServiceError(s) = &err {
+            if s.err().code().is_none() {
+                return match crate::sts::service_error_from_raw(s.raw()) {
+                    crate::sts::StsError::Service { code, message } => AwsError {
+                        code: Some(code),
+                        message,
+                    },
+                    other => AwsError {
+                        code: None,
+                        message: other.to_string(),
+                    },
+                };
+            }
+        }
+        AwsError::from_sdk(err)
+    }
+
     pub fn is(&self, code: &str) -> bool {
         self.code.as_deref() == Some(code)
     }

@@ -12,6 +12,7 @@ pub mod list;
 pub mod login;
 pub mod policy;
 pub mod remove;
+pub mod rotate;
 pub mod setup;
 pub mod setup_input;
 pub mod setup_plan;
