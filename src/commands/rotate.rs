@@ -28,6 +28,7 @@ use crate::error::{Error, Result};
 use crate::lock::FileLock;
 use crate::profile::{dependents, managed_names, read_managed, sts_target, ManagedProfile};
 use crate::secrets::{Backend, SecretStore};
+use crate::sts::Identity;
 
 pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Result<()> {
     let config = AwsFile::load(&deps.paths.config_file, FileKind::Config)?;
@@ -43,15 +44,18 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
     let store = deps.stores.secret(deps.env)?;
     let old = crate::keys::require(store, profile)?;
     let signer = Signer::open(deps, &config, profile, &old)?;
+    let target = sts_target(deps.env, &config, profile, None);
+    // Only for a refusal's message: who the user is, for `crossrole policy`.
+    let whoami = || deps.sts.get_caller_identity(&old, &target).ok();
     let listing = own_keys::list(&signer.aws)
-        .map_err(|e| signer.refused("iam:ListAccessKeys", &e, "nothing was changed"))?;
+        .map_err(|e| signer.refused("iam:ListAccessKeys", &e, "nothing was changed", whoami))?;
     check_listing(&listing, &old.access_key_id, profile)?;
     if ask {
         confirm(profile, &listing.user, &old)?;
     }
 
     let created = own_keys::create(&signer.aws)
-        .map_err(|e| signer.refused("iam:CreateAccessKey", &e, "nothing was changed"))?;
+        .map_err(|e| signer.refused("iam:CreateAccessKey", &e, "nothing was changed", whoami))?;
     let new = created.key;
     let s = Steps {
         deps,
@@ -67,7 +71,6 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
     }
     s.record_key_id(&new);
 
-    let target = sts_target(deps.env, &config, profile, None);
     let (accepted, tries) = wait::until(
         wait::BUDGET,
         &mut |d| std::thread::sleep(d),
@@ -82,7 +85,7 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
     let deleted = own_keys::delete(&signer.aws, &old.access_key_id);
     let dropped = drop_sessions(deps, &config, profile, &old.access_key_id);
     if let Err(e) = deleted {
-        return Err(s.old_key_left(&e, &identity.account));
+        return Err(s.old_key_left(&e, &identity));
     }
     let mut text = format!(
         "rotated profile {profile} (IAM user {}): old key {} deleted in IAM, new key {} stored in the {} keyring (STS accepted it after {tries} attempt(s))\n",
@@ -222,13 +225,20 @@ impl Signer {
     }
 
     /// "ACTION with WHO failed: WHY; STATE", and for a refusal, the rights
-    /// rotate needs.
-    fn refused(&self, action: &str, e: &AwsError, state: &str) -> Error {
+    /// rotate needs (`whoami` names the user for the policy).
+    fn refused(
+        &self,
+        action: &str,
+        e: &AwsError,
+        state: &str,
+        whoami: impl Fn() -> Option<Identity>,
+    ) -> Error {
         let mut msg = format!("{action} with {} failed: {e}; {state}", self.label);
         if e.is_denied() {
-            msg.push_str(
-                ". rotate needs iam:ListAccessKeys, iam:CreateAccessKey and iam:DeleteAccessKey on the user itself; `crossrole policy --green-account ACCOUNT --user USER` prints such a policy for an admin to attach",
-            );
+            msg.push_str(&format!(
+                ". rotate needs iam:ListAccessKeys, iam:CreateAccessKey and iam:DeleteAccessKey on the user itself; `{}` prints such a policy for an admin to attach",
+                policy_command(whoami().as_ref())
+            ));
             if !self.has_serial {
                 msg.push_str(&format!(
                     " (if the user's policy allows this only with MFA, add `crossrole_mfa_serial = ARN` to profile {}: rotate then signs with an MFA session)",
@@ -343,7 +353,7 @@ impl Steps<'_, '_> {
     }
 
     /// The keyring holds the new, working key; the old one is still live.
-    fn old_key_left(&self, e: &AwsError, account: &str) -> Error {
+    fn old_key_left(&self, e: &AwsError, id: &Identity) -> Error {
         let mut msg = format!(
             "the keyring now holds the new key {new}, which works, but iam:DeleteAccessKey of the old key {old} with {who} failed: {e}. Both keys are active in IAM: {}",
             self.delete_by_hand(&format!("the old key {}", self.old_id())),
@@ -353,12 +363,24 @@ impl Steps<'_, '_> {
         );
         if e.is_denied() {
             msg.push_str(&format!(
-                ". The user needs iam:DeleteAccessKey on itself for that (and for the next rotate): `crossrole policy --green-account {account} --user {}` prints such a policy for an admin to attach",
-                self.user
+                ". The user needs iam:DeleteAccessKey on itself for that (and for the next rotate): `{}` prints such a policy for an admin to attach",
+                policy_command(Some(id))
             ));
         }
         Error::Other(msg)
     }
+}
+
+/// The `crossrole policy` command that prints the user's own-keys policy.
+fn policy_command(id: Option<&Identity>) -> String {
+    let (account, user) = match id {
+        Some(id) => (
+            id.account.as_str(),
+            id.arn.rsplit('/').next().unwrap_or("USER"),
+        ),
+        None => ("ACCOUNT", "USER"),
+    };
+    format!("crossrole policy --green-account {account} --user {user}")
 }
 
 /// Drops what was cached with the old key: the role sessions of the

@@ -253,6 +253,7 @@ fn rotate_refuses_without_yes_a_role_profile_and_missing_rights() {
     let out = env.crossrole(&["rotate"], None);
     fails_with(&out, &["--yes", "`green`"]);
     assert_eq!(out.status.code(), Some(2));
+    assert_eq!(w.proxy.caller_identity_calls(), calls);
 
     // A role profile: its source's key is the one to rotate.
     let out = env.crossrole(&["rotate", "blue", "--yes"], None);
@@ -273,7 +274,7 @@ fn rotate_refuses_without_yes_a_role_profile_and_missing_rights() {
             "AccessDenied",
             "nothing was changed",
             "iam:CreateAccessKey and iam:DeleteAccessKey",
-            "crossrole policy",
+            &format!("crossrole policy --green-account {GREEN} --user {USER}"),
         ],
     );
     // Listing allowed, creating not: still nothing changed.
@@ -283,7 +284,9 @@ fn rotate_refuses_without_yes_a_role_profile_and_missing_rights() {
         &out,
         &["iam:CreateAccessKey", "AccessDenied", "nothing was changed"],
     );
-    assert_eq!(w.proxy.caller_identity_calls(), calls);
+    // The refusals asked STS who the user is (for the policy command);
+    // no key was ever made, so none was waited for.
+    assert_eq!(w.proxy.caller_identity_calls(), calls + 2);
     assert_eq!(iam_keys(&w), before);
     assert_eq!(stored_key(env).0, w.t.access_key_id);
     green_works(env);
