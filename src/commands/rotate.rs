@@ -79,6 +79,12 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
     );
     let identity = match accepted {
         Ok(id) => id,
+        Err(e) if wait::is_not_yet(e.code()) => {
+            return Err(s.roll_back(&format!(
+                "still refused after {tries} attempts over {} s: {e}",
+                wait::BUDGET.as_secs()
+            )))
+        }
         Err(e) => return Err(s.roll_back(&e.to_string())),
     };
 
@@ -320,11 +326,7 @@ impl Steps<'_, '_> {
     /// deleted only once the old one is back: the keyring never holds a
     /// deleted key.
     fn roll_back(&self, why: &str) -> Error {
-        let head = format!(
-            "STS did not accept the new key {} within {} s ({why}).",
-            self.new_id(),
-            wait::BUDGET.as_secs()
-        );
+        let head = format!("STS did not accept the new key {} ({why}).", self.new_id());
         if let Err(e) = crate::keys::save(self.store, self.profile, self.old) {
             return Error::Other(format!(
                 "{head} Putting the old key {} back into the keyring failed ({e}), so the keyring holds the new key; both keys are active in IAM. Check with `aws --profile {p} sts get-caller-identity` in a few minutes; once it works, {}",

@@ -243,6 +243,89 @@ fn a_refused_deletion_keeps_a_working_key_and_names_the_live_ones() {
 }
 
 #[test]
+fn sts_never_accepting_the_new_key_puts_the_old_one_back() {
+    let mut w = cmd_world(TestEnv::keyutils(), &[]);
+    allow_own_keys(&w, ALL_KEY_ACTIONS);
+    let old_id = w.t.access_key_id.clone();
+    // STS cannot be reached (IAM still is, at moto): the new key is never
+    // accepted, and the old one, still active, is put back.
+    let closed_sts = ("AWS_ENDPOINT_URL_STS".to_string(), closed_port_url());
+    w.env.extra_env.push(closed_sts.clone());
+    let out = w.env.crossrole(&["rotate", "--yes"], None);
+    w.env.extra_env.clear();
+    let err = fails_with(
+        &out,
+        &[
+            "STS did not accept the new key",
+            "cannot reach",
+            "Nothing changed: the new key was deleted in IAM again",
+            &format!("the keyring holds the old key {} again", masked(&old_id)),
+            "crossrole rotate green",
+        ],
+    );
+    assert_eq!(iam_keys(&w), vec![old_id.clone()], "{err}");
+    assert_eq!(stored_key(&w.env).0, old_id);
+    green_works(&w.env);
+    blue_works(&w.env);
+
+    // The same, where the new key cannot be deleted either: the keyring
+    // still gets the old key back, and the message names the new one as live.
+    allow_own_keys(&w, &["ListAccessKeys", "CreateAccessKey"]);
+    w.env.extra_env.push(closed_sts);
+    let out = w.env.crossrole(&["rotate", "--yes"], None);
+    w.env.extra_env.clear();
+    let keys = iam_keys(&w);
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let new_id = keys.iter().find(|k| **k != old_id).unwrap();
+    fails_with(
+        &out,
+        &[
+            "STS did not accept the new key",
+            &format!(
+                "The keyring holds the old key {} again, which is still active",
+                masked(&old_id)
+            ),
+            &format!("the new key {} is active in IAM too", masked(new_id)),
+            "AccessDenied",
+            "its secret is kept nowhere",
+            "aws --profile green iam delete-access-key --access-key-id ID",
+        ],
+    );
+    assert_eq!(stored_key(&w.env).0, old_id);
+    green_works(&w.env);
+    w.env.assert_no_file_contains(&w.t.secret_access_key);
+}
+
+#[test]
+fn a_keyring_that_cannot_store_the_new_key_keeps_the_old_one() {
+    let w = cmd_world(TestEnv::keyutils(), &[]);
+    let env = &w.env;
+    allow_own_keys(&w, ALL_KEY_ACTIONS);
+    let old_id = w.t.access_key_id.clone();
+    // The session keyring (where the keys live here) takes no new key:
+    // reading still works, storing fails.
+    let desc = stdout(&keyctl(&["rdescribe", "@s"]));
+    let perm = desc.split(';').nth(3).unwrap().to_string();
+    ok(&keyctl(&["setperm", "@s", "0x3b3b0000"]));
+    let out = env.crossrole(&["rotate", "--yes"], None);
+    ok(&keyctl(&["setperm", "@s", &format!("0x{perm}")]));
+    fails_with(
+        &out,
+        &[
+            "could not store the new key",
+            "It was deleted in IAM again: nothing changed",
+            &format!(
+                "the keyring still holds key {}, which works",
+                masked(&old_id)
+            ),
+        ],
+    );
+    assert_eq!(iam_keys(&w), vec![old_id.clone()]);
+    assert_eq!(stored_key(env).0, old_id);
+    green_works(env);
+}
+
+#[test]
 fn rotate_refuses_without_yes_a_role_profile_and_missing_rights() {
     let w = cmd_world(TestEnv::keyutils(), &[]);
     let env = &w.env;
