@@ -21,14 +21,21 @@ fn masked(id: &str) -> String {
     format!("{}…{}", &id[..4], &id[id.len() - 4..])
 }
 
-/// Lets the user manage its own keys with `actions` (on "*", see above).
+/// Lets the user manage its own keys with the IAM `actions` (on "*", see above).
 fn allow_own_keys(w: &CmdWorld, actions: &[&str]) {
-    let actions: Vec<String> = actions.iter().map(|a| format!("'iam:{a}'")).collect();
+    let actions: Vec<String> = actions.iter().map(|a| format!("iam:{a}")).collect();
+    let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+    allow(w, "own-keys", &actions);
+}
+
+/// Puts the user's inline policy `name`, allowing `actions` on "*".
+fn allow(w: &CmdWorld, name: &str, actions: &[&str]) {
+    let actions: Vec<String> = actions.iter().map(|a| format!("'{a}'")).collect();
     moto_admin(
         &w.moto,
         GREEN,
         &format!(
-            "import json\niam.put_user_policy(UserName='{USER}', PolicyName='own-keys', PolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Action': [{}], 'Resource': '*'}}]}}))",
+            "import json\niam.put_user_policy(UserName='{USER}', PolicyName='{name}', PolicyDocument=json.dumps({{'Version': '2012-10-17', 'Statement': [{{'Effect': 'Allow', 'Action': [{}], 'Resource': '*'}}]}}))",
             actions.join(", ")
         ),
     );
@@ -97,6 +104,11 @@ fn rotate_replaces_the_key_and_deletes_the_old_one() {
     let (old_id, old_secret) = (w.t.access_key_id.clone(), w.t.secret_access_key.clone());
     blue_works(env);
     let assumed = w.proxy.assume_role_calls();
+    // A key-profile session (GetSessionToken, made with the old key).
+    allow(&w, "sessions", &["sts:GetSessionToken"]);
+    process_doc(&env.crossrole(&["export", "green", "--format", "json"], None));
+    assert_eq!(session_keyring_keys("crossrole:session:#token:").len(), 1);
+    assert_eq!(session_keyring_keys("crossrole:session:blue:").len(), 1);
 
     let out = env.crossrole(&["rotate", "--yes"], None);
     let text = ok(&out);
@@ -109,7 +121,7 @@ fn rotate_replaces_the_key_and_deletes_the_old_one() {
         USER,
         &format!("old key {} deleted in IAM", masked(&old_id)),
         &format!("new key {} stored", masked(&new_id)),
-        "dropped",
+        "dropped 2 cached session(s) made with the old key",
     ] {
         assert!(text.contains(part), "stdout lacks {part:?}:\n{text}");
     }
@@ -118,6 +130,8 @@ fn rotate_replaces_the_key_and_deletes_the_old_one() {
         "full ids shown:\n{text}"
     );
 
+    assert!(session_keyring_keys("crossrole:session:#token:").is_empty());
+    assert!(session_keyring_keys("crossrole:session:blue:").is_empty());
     // The keyring holds the new key; its secret was never shown.
     let (stored_id, new_secret) = stored_key(env);
     assert_eq!(stored_id, new_id);
