@@ -10,10 +10,10 @@
 //! The IAM calls are signed with what `aws --profile PROFILE` gets from
 //! crossrole: the MFA session where the key profile has
 //! `crossrole_mfa_serial` (so a policy that allows key changes only with
-//! MFA lets them through), else the old key itself. The old key, not the
-//! new one, deletes the old key: IAM is known to accept it right now,
+//! MFA lets them through), else the old key itself. That signer, not the
+//! new key, also deletes the old key: IAM is known to accept it right now,
 //! while the new key has only been seen by STS, and a key may delete
-//! itself.
+//! itself. A failed deletion then leaves both keys live, never none.
 
 use std::io::{IsTerminal, Write};
 
