@@ -466,6 +466,39 @@ fn doctor_shows_the_key_age_or_why_it_cannot() {
     );
     assert!(!text.contains("crossrole rotate"), "{text}");
 
+    // An old key: moto's keys are all new, so a stand-in IAM answers
+    // ListAccessKeys with a key made in 2020 (STS is still moto).
+    let old_iam = common::fake_sts::FakeSts::start(common::fake_sts::Reply::Http {
+        status: "200 OK",
+        content_type: "text/xml",
+        body: format!(
+            "<ListAccessKeysResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\"><ListAccessKeysResult><UserName>{USER}</UserName><AccessKeyMetadata><member><UserName>{USER}</UserName><AccessKeyId>{}</AccessKeyId><Status>Active</Status><CreateDate>2020-01-02T03:04:05Z</CreateDate></member></AccessKeyMetadata><IsTruncated>false</IsTruncated></ListAccessKeysResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></ListAccessKeysResponse>",
+            w.t.access_key_id
+        ),
+    });
+    let out = run_with_input(
+        env.command(BIN)
+            .args(["doctor"])
+            .env("AWS_ENDPOINT_URL_IAM", old_iam.url()),
+        None,
+    );
+    let text = ok(&out);
+    assert_eq!(old_iam.requests(), 1, "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("key age"))
+        .unwrap_or_else(|| panic!("no key age line:\n{text}"));
+    assert!(
+        line.starts_with("[warn]")
+            && line.contains(&format!("key {key} of profile green is"))
+            && line.contains("(created 2020-01-02), past 90 days"),
+        "{text}"
+    );
+    assert!(
+        text.contains("fix: replace it with a new one: `crossrole rotate green`"),
+        "{text}"
+    );
+
     // Offline: not asked.
     let text = ok(&env.crossrole(&["doctor", "--offline"], None));
     assert!(!text.contains("key age"), "{text}");
