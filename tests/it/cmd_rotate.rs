@@ -171,6 +171,48 @@ fn rotate_replaces_the_key_and_deletes_the_old_one() {
 }
 
 #[test]
+fn on_a_terminal_rotate_asks_first() {
+    let w = cmd_world(TestEnv::keyutils(), &[]);
+    allow_own_keys(&w, ALL_KEY_ACTIONS);
+    let old_id = w.t.access_key_id.clone();
+    // Through a pseudo-terminal (setup_interactive's expect script).
+    let on_a_terminal = |answer: &str| {
+        ok(&run_with_input(
+            w.env.command("python3").args([
+                "-c",
+                crate::setup_interactive::EXPECT,
+                "60",
+                "[y/N] ",
+                answer,
+                "--",
+                BIN,
+                "rotate",
+            ]),
+            None,
+        ))
+    };
+    let shown = on_a_terminal("n");
+    assert!(shown.contains("EXIT 1"), "{shown}");
+    assert!(
+        shown.contains(&format!(
+            "Create a new access key for IAM user {USER} (profile green), store it in the keyring and delete the old key {} in IAM? [y/N]",
+            masked(&old_id)
+        )),
+        "{shown}"
+    );
+    assert!(shown.contains("nothing was changed"), "{shown}");
+    assert_eq!(iam_keys(&w), vec![old_id.clone()]);
+
+    let shown = on_a_terminal("y");
+    assert!(shown.contains("EXIT 0"), "{shown}");
+    assert!(shown.contains("rotated profile green"), "{shown}");
+    let keys = iam_keys(&w);
+    assert_eq!(keys.len(), 1);
+    assert_ne!(keys[0], old_id);
+    green_works(&w.env);
+}
+
+#[test]
 fn two_keys_are_refused_naming_both_and_nothing_changes() {
     let w = cmd_world_with(TestEnv::keyutils(), &["--two-keys"], &[]);
     let env = &w.env;
