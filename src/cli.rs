@@ -39,6 +39,8 @@ pub enum Command {
     Clear(ClearArgs),
     /// Delete PROFILE's keyring entries and cached sessions, and remove it from ~/.aws/config
     Remove(RemoveArgs),
+    /// Replace PROFILE's access key: a new one in IAM and the keyring, the old one deleted
+    Rotate(RotateArgs),
     /// Check the config, binary path, keyring, keys, STS, identity, role and clock
     Doctor(DoctorArgs),
     /// Print the three IAM policy documents of the cross-account setup
@@ -139,10 +141,20 @@ pub struct RemoveArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct RotateArgs {
+    /// The key profile whose access key is replaced
+    #[arg(default_value = "green")]
+    pub profile: String,
+    /// Do not ask for confirmation (needed without a terminal)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct DoctorArgs {
     /// Check only this profile (and its source) [default: all managed profiles]
     pub profile: Option<String>,
-    /// Skip the checks that call STS
+    /// Skip the checks that call STS and IAM (key age)
     #[arg(long)]
     pub offline: bool,
 }

@@ -131,6 +131,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sys::ignore_file_size_signal();
             commands::remove::run(&deps()?, profile_arg(&args.profile)?, args.yes, &mut stdout)?
         }
+        Command::Rotate(args) => {
+            sys::disable_core_dumps();
+            commands::rotate::run(&deps()?, profile_arg(&args.profile)?, args.yes, &mut stdout)?
+        }
         Command::Doctor(args) => {
             sys::disable_core_dumps();
             let profile = args.profile.as_deref().map(profile_arg).transpose()?;

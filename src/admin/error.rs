@@ -50,7 +50,9 @@ impl AwsError {
                         code: Some(code.to_string()),
                         message: e.message().unwrap_or_default().to_string(),
                     },
-                    // An error body the SDK could not read: its own <Code>, or the HTTP status.
+                    // An error body the SDK could not read (moto wraps IAM's
+                    // errors in <Errors>, which the query-protocol parser does
+                    // not read): its own <Code>, or the HTTP status.
                     None => match crate::sts::service_error_from_raw(s.raw()) {
                         crate::sts::StsError::Service { code, message } => AwsError {
                             code: Some(code),

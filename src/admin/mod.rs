@@ -9,6 +9,7 @@ pub mod client;
 pub mod documents;
 pub mod error;
 pub mod names;
+pub mod own_keys;
 pub mod steps;
 pub mod wait;
 

@@ -219,6 +219,7 @@ pub fn run(
                     None,
                 )?;
                 check_clock(&mut r, deps, id.server_time)?;
+                check_key_age(&mut r, deps, &config, p, key, &id)?;
             }
             Err(e) => {
                 if matches!(
@@ -269,6 +270,71 @@ pub fn run(
         check_role(&mut r, deps, &config, role, key)?;
     }
     finish(r)
+}
+
+/// The stored key's age, from ListAccessKeys signed with the key itself
+/// (the IAM client is built only here, online); warns past 90 days.
+fn check_key_age(
+    r: &mut Report<'_>,
+    deps: &Deps<'_>,
+    config: &AwsFile,
+    profile: &str,
+    key: &LongTermKey,
+    id: &crate::sts::Identity,
+) -> Result<()> {
+    use crate::admin::own_keys;
+    let masked = mask_key_id(&key.access_key_id);
+    let listed = crate::admin::Aws::from_key(deps.env, config, profile, key)
+        .map_err(|e| e.to_string())
+        .and_then(|aws| own_keys::list(&aws).map_err(|e| e.to_string()));
+    let created = match listed {
+        Ok(l) => l
+            .keys
+            .into_iter()
+            .find(|k| k.id == key.access_key_id)
+            .and_then(|k| k.created)
+            .ok_or_else(|| {
+                "IAM's list of the user's keys gives no creation date for it".to_string()
+            }),
+        Err(e) => Err(format!("iam:ListAccessKeys with the key failed ({e})")),
+    };
+    let created = match created {
+        Ok(c) => c,
+        Err(why) => {
+            let user = id.arn.rsplit('/').next().unwrap_or("USER");
+            let mfa = if crate::mfa::key_profile_serial(config, profile).is_ok_and(|s| s.is_some())
+            {
+                " (the user's policy may allow it only with MFA, which doctor does not ask for)"
+            } else {
+                ""
+            };
+            return r.line(
+                Status::Warn,
+                &format!("key age: cannot tell how old key {masked} of profile {profile} is: {why}{mfa}"),
+                Some(&format!(
+                    "let the user list its own keys (`crossrole policy --green-account {} --user {user}` prints a policy that also allows `crossrole rotate`), or look at the key in the IAM console",
+                    id.account
+                )),
+            );
+        }
+    };
+    let age = own_keys::age(created, deps.clock.now());
+    let what = format!(
+        "key age: key {masked} of profile {profile} is {} day(s) old (created {})",
+        age.days,
+        created.date()
+    );
+    if age.too_old {
+        r.line(
+            Status::Warn,
+            &format!("{what}, past {} days", own_keys::MAX_KEY_AGE_DAYS),
+            Some(&format!(
+                "replace it with a new one: `crossrole rotate {profile}`"
+            )),
+        )
+    } else {
+        r.line(Status::Ok, &what, None)
+    }
 }
 
 /// For a profile with an MFA serial: can its prompt reach the person here?

@@ -14,6 +14,7 @@ pub mod login;
 pub mod policy;
 pub mod provision;
 pub mod remove;
+pub mod rotate;
 pub mod setup;
 pub mod setup_input;
 pub mod setup_plan;

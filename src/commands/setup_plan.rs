@@ -341,6 +341,13 @@ pub fn plan(input: &SetupInput, snap: &Snapshot, env: &Env, self_exe: &Path) -> 
     let removes_plaintext = creds.removed.is_some() || config.removed.is_some();
     let store_key = !snap.stored.as_ref().is_some_and(|s| same_key(s, &key));
     let keep_backup = matches!(input.key_source, KeySource::Import { keep_backup: true });
+    if let Some(replaced) = snap
+        .stored
+        .as_ref()
+        .filter(|s| s.access_key_id != key.access_key_id)
+    {
+        notes.push(replaced_key_note(&src, &replaced.access_key_id));
+    }
     let volatile = snap.backend == Backend::Keyutils;
     if volatile && store_key {
         notes.push(format!(
@@ -358,6 +365,15 @@ pub fn plan(input: &SetupInput, snap: &Snapshot, env: &Env, self_exe: &Path) -> 
         credentials: creds,
         notes,
     })
+}
+
+/// Storing a key over another one leaves the other one in IAM, where an
+/// unused key is a risk: say so, and how to avoid it next time.
+fn replaced_key_note(src: &str, old_id: &str) -> String {
+    format!(
+        "note: this replaces key {old} of profile {src} in the keyring; key {old} may still be active in IAM. Once nothing uses it, delete it: `aws --profile {src} iam list-access-keys` shows the full ids, `aws --profile {src} iam delete-access-key --access-key-id ID` deletes one (or use the IAM console). Next time, `crossrole rotate {src}` replaces the key and deletes the old one in one step",
+        old = mask_key_id(old_id)
+    )
 }
 
 fn normalize(fp: &mut FilePlan, name: &str, notes: &mut Vec<String>) {
@@ -635,6 +651,35 @@ mod tests {
             .notes
             .iter()
             .any(|n| n.contains("plaintext key in [green]")));
+    }
+
+    #[test]
+    fn a_new_key_over_another_says_the_old_one_may_still_be_active() {
+        const OTHER: &str = "AKIAZZZZZZZZZZZZ0042";
+        let p = plan_of(
+            &input(KeySource::Given(key(ID))),
+            &snap("", "", Some(key(OTHER))),
+        )
+        .unwrap();
+        assert!(p.store_key);
+        let note = p
+            .notes
+            .iter()
+            .find(|n| n.contains("may still be active in IAM"))
+            .unwrap_or_else(|| panic!("no note about the old key: {:?}", p.notes));
+        assert!(note.contains("AKIA…0042"), "{note}");
+        assert!(!note.contains(OTHER), "full id shown: {note}");
+        assert!(note.contains("iam delete-access-key"), "{note}");
+        assert!(note.contains("`crossrole rotate green`"), "{note}");
+        // The same key again, or a first key: nothing to say.
+        for stored in [Some(key(ID)), None] {
+            let p = plan_of(&input(KeySource::Given(key(ID))), &snap("", "", stored)).unwrap();
+            assert!(
+                !p.notes.iter().any(|n| n.contains("may still be active")),
+                "{:?}",
+                p.notes
+            );
+        }
     }
 
     #[test]

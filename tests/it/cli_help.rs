@@ -48,6 +48,7 @@ fn every_profile_argument_is_described() {
         "export",
         "clear",
         "remove",
+        "rotate",
         "doctor",
     ] {
         let out = crossrole_bare(&[sub, "-h"]);

@@ -28,6 +28,7 @@ mod cmd_login;
 mod cmd_policy;
 mod cmd_provision;
 mod cmd_remove;
+mod cmd_rotate;
 mod cmd_setup;
 mod concurrent_edits;
 mod crash_safety;

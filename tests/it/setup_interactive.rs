@@ -11,7 +11,7 @@ use common::*;
 /// Runs CMD on a new pty (stdin, stdout, stderr, controlling terminal), waits
 /// for each prompt in turn and types its answer; prints what the terminal
 /// showed, then `EXIT <code>`.
-const EXPECT: &str = r#"
+pub(crate) const EXPECT: &str = r#"
 import os, pty, select, sys, time
 args = sys.argv[1:]
 timeout = float(args.pop(0))
