@@ -381,6 +381,9 @@ def main():
     if size:
         how = "stripped by the release profile" if v.get("binary_stripped_by_profile") == "yes" else "after `strip`"
         w(f"| release binary (`target/release/crossrole`, {how}) | {size:,} bytes ({size / MB:.2f} MB) |")
+    admin = int(v["admin_binary_size"]) if v.get("admin_binary_size", "").isdigit() else None
+    if admin:
+        w(f"| companion binary (`target/release/crossrole-admin`: provision, deprovision) | {admin:,} bytes ({admin / MB:.2f} MB) |")
     rss = {}
     for key, label in (
         ("warm-kernel", "peak RSS, warm `credential-process blue`, kernel keyring cache"),

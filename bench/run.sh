@@ -194,6 +194,8 @@ export CROSSROLE_BIN="$BIN"
 val binary_sha256 "$(sha256sum "$BIN" | cut -c1-16)"
 val binary_version "$("$BIN" --version 2>&1 | head -1)"
 val binary_size "$(stat -c %s "$ROOT/target/release/crossrole")"
+# provision / deprovision's companion (aws-config, IAM, S3), never on the credential path.
+[ -f "$ROOT/target/release/crossrole-admin" ] && val admin_binary_size "$(stat -c %s "$ROOT/target/release/crossrole-admin")"
 if command -v file >/dev/null 2>&1 && file "$BIN" | grep -q 'not stripped'; then
   strip -o "$TMP/crossrole.stripped" "$BIN"
   val binary_size_stripped "$(stat -c %s "$TMP/crossrole.stripped")"
