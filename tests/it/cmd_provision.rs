@@ -554,3 +554,45 @@ fn crossrole_alone_says_where_provision_lives() {
     let out = run_with_input(&mut cmd, None);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn on_a_terminal_provision_shows_the_plan_and_asks_first() {
+    let w = admin_world(TestEnv::keyutils(), &[]);
+    // Through a pseudo-terminal (setup_interactive's expect script); no --yes.
+    let on_a_terminal = |answer: &str| {
+        ok(&run_with_input(
+            w.env.command("python3").args([
+                "-c",
+                crate::setup_interactive::EXPECT,
+                "60",
+                "[y/N] ",
+                answer,
+                "--",
+                BIN,
+                "provision",
+                "--green-admin-profile",
+                "green-admin",
+                "--blue-admin-profile",
+                "blue-admin",
+                "--bucket",
+                "the-bucket",
+                "--create-bucket",
+            ]),
+            None,
+        ))
+    };
+    let shown = on_a_terminal("n");
+    assert!(shown.contains("EXIT 1"), "{shown}");
+    assert!(shown.contains("Make these changes? [y/N]"), "{shown}");
+    assert!(shown.contains("user s3-prod-user"), "{shown}");
+    assert!(shown.contains("nothing was changed"), "{shown}");
+    assert!(!w.exists(
+        "green-admin",
+        &["iam", "get-user", "--user-name", "s3-prod-user"]
+    ));
+
+    let shown = on_a_terminal("y");
+    assert!(shown.contains("EXIT 0"), "{shown}");
+    assert_eq!(w.user_keys("s3-prod-user").len(), 1);
+    blue_s3_works(&w);
+}
