@@ -127,7 +127,7 @@ fn client(target: &StsTarget, key: &Credentials) -> Result<aws_sdk_sts::Client, 
     Ok(aws_sdk_sts::Client::from_conf(builder.build()))
 }
 
-fn http_client_with_bundle(
+pub(crate) fn http_client_with_bundle(
     bundle: &std::path::Path,
 ) -> Result<aws_smithy_runtime_api::client::http::SharedHttpClient, StsError> {
     use aws_smithy_http_client::{proxy::ProxyConfig, tls, Builder, Connector};

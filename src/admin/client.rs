@@ -133,15 +133,21 @@ impl Aws {
         creds: Credentials,
         who: String,
     ) -> Result<Aws> {
-        let region = crate::profile::sts_target(env, config, profile, None).region;
+        // Region and CA bundle as for the profile's STS calls.
+        let target = crate::profile::sts_target(env, config, profile, None);
         let mut b = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region))
+            .region(Region::new(target.region))
             .credentials_provider(SharedCredentialsProvider::new(creds))
             .timeout_config(timeouts())
             .retry_config(RetryConfig::standard().with_max_attempts(4));
         if let Some(url) = crate::profile::configured_endpoint(env, config, profile, "iam") {
             b = b.endpoint_url(url);
+        }
+        if let Some(bundle) = &target.ca_bundle {
+            let client = crate::sts::http_client_with_bundle(bundle)
+                .map_err(|e| Error::Other(e.to_string()))?;
+            b = b.http_client(client);
         }
         Ok(Aws {
             rt: runtime()?,
