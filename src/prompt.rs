@@ -24,6 +24,19 @@ fn open_tty() -> std::io::Result<std::fs::File> {
         .open(path)
 }
 
+/// Whether a person can be asked: stdin is a terminal and so is the
+/// controlling terminal the question goes to.
+pub fn can_ask() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && has_tty()
+}
+
+/// Asks a `[y/N]` question: true only for an explicit yes.
+pub fn confirm(question: &str) -> Result<bool> {
+    let answer = ask(question)?;
+    Ok(matches!(answer.as_str(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
 /// Asks a visible question; returns the answer without its line ending.
 pub fn ask(question: &str) -> Result<String> {
     let mut tty = open_tty().map_err(|_| no_terminal())?;

@@ -6,7 +6,7 @@
 //! it. The bucket goes only when provision created it (its tag) and it is
 //! empty. Then the profiles and keyring entries go, as `remove` does.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use crate::admin::accounts::Accounts;
 use crate::admin::call::{find, raw, refuse, run as call};
@@ -52,8 +52,7 @@ struct Found {
 }
 
 pub fn run(deps: &Deps<'_>, input: &DeprovisionInput, out: &mut dyn Write) -> Result<()> {
-    let interactive = std::io::stdin().is_terminal() && prompt::has_tty();
-    if !input.yes && !interactive {
+    if !input.yes && !prompt::can_ask() {
         return Err(Error::Usage(
             "deprovision deletes IAM users, roles, policies and access keys in two accounts; without a terminal to ask on, pass --yes".into(),
         ));
@@ -110,11 +109,8 @@ pub fn run(deps: &Deps<'_>, input: &DeprovisionInput, out: &mut dyn Write) -> Re
         input.target_profile, input.source_profile
     ));
     say(out, &text)?;
-    if !input.yes {
-        let answer = prompt::ask("Delete these? [y/N] ")?;
-        if !matches!(answer.as_str(), "y" | "Y" | "yes" | "YES" | "Yes") {
-            return Err(Error::Cancelled("nothing was deleted".into()));
-        }
+    if !input.yes && !prompt::confirm("Delete these? [y/N] ")? {
+        return Err(Error::Cancelled("nothing was deleted".into()));
     }
 
     let mut done = Vec::new();

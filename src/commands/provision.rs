@@ -8,7 +8,7 @@
 //! each. A run that fails part-way says what exists; running it again
 //! continues, since each step finds what the last run made.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use crate::admin::accounts::{Accounts, Side};
 use crate::admin::call::run as call;
@@ -39,8 +39,7 @@ pub struct ProvisionInput {
 }
 
 pub fn run(deps: &Deps<'_>, input: &ProvisionInput, out: &mut dyn Write) -> Result<()> {
-    let interactive = std::io::stdin().is_terminal() && prompt::has_tty();
-    if !input.dry_run && !input.yes && !interactive {
+    if !input.dry_run && !input.yes && !prompt::can_ask() {
         return Err(Error::Usage(
             "provision creates IAM users, roles, policies and an access key in two accounts; without a terminal to ask on, pass --yes (or --dry-run to see the plan)".into(),
         ));
@@ -108,11 +107,8 @@ pub fn run(deps: &Deps<'_>, input: &ProvisionInput, out: &mut dyn Write) -> Resu
     if input.dry_run {
         return say(out, "dry run: nothing was changed");
     }
-    if !input.yes {
-        let answer = prompt::ask("Make these changes? [y/N] ")?;
-        if !matches!(answer.as_str(), "y" | "Y" | "yes" | "YES" | "Yes") {
-            return Err(Error::Cancelled("nothing was changed".into()));
-        }
+    if !input.yes && !prompt::confirm("Make these changes? [y/N] ")? {
+        return Err(Error::Cancelled("nothing was changed".into()));
     }
 
     // 2. Make what is missing, in order.

@@ -7,7 +7,7 @@
 //! removed, and so can what crossrole keeps in the keyring for a profile
 //! whose section was already deleted by hand.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use crate::awsfile::{AwsFile, FileKind, Saved};
 use crate::cache;
@@ -178,16 +178,15 @@ fn confirm(deps: &Deps<'_>, profile: &str, yes: bool) -> Result<()> {
     if yes {
         return Ok(());
     }
-    if !(std::io::stdin().is_terminal() && crate::prompt::has_tty()) {
+    if !crate::prompt::can_ask() {
         return Err(Error::Usage(format!(
             "removing `{profile}` deletes its keyring entries and its section of {}; pass --yes to confirm without a terminal",
             deps.paths.config_file.display()
         )));
     }
-    let answer = crate::prompt::ask(&format!(
+    if !crate::prompt::confirm(&format!(
         "Remove profile {profile}, its keyring entries and cached sessions? [y/N] "
-    ))?;
-    if !matches!(answer.as_str(), "y" | "Y" | "yes" | "YES" | "Yes") {
+    ))? {
         return Err(Error::Cancelled("not removed".into()));
     }
     Ok(())

@@ -15,7 +15,7 @@
 //! while the new key has only been seen by STS, and a key may delete
 //! itself. A failed deletion then leaves both keys live, never none.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use crate::admin::own_keys::{self, Listing};
 use crate::admin::{wait, Aws, AwsError};
@@ -34,7 +34,7 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
     let config = AwsFile::load(&deps.paths.config_file, FileKind::Config)?;
     key_profile(&config, &deps.paths.config_file, profile)?;
     let ask = !yes;
-    if ask && !can_ask() {
+    if ask && !crate::prompt::can_ask() {
         return Err(Error::Usage(format!(
             "rotate creates a new access key for profile `{profile}` in IAM and deletes the old one; pass --yes to confirm without a terminal"
         )));
@@ -134,16 +134,11 @@ fn key_profile(config: &AwsFile, path: &std::path::Path, profile: &str) -> Resul
     }
 }
 
-fn can_ask() -> bool {
-    std::io::stdin().is_terminal() && crate::prompt::has_tty()
-}
-
 fn confirm(profile: &str, user: &str, old: &LongTermKey) -> Result<()> {
-    let answer = crate::prompt::ask(&format!(
+    if !crate::prompt::confirm(&format!(
         "Create a new access key for IAM user {user} (profile {profile}), store it in the keyring and delete the old key {} in IAM? [y/N] ",
         mask_key_id(&old.access_key_id)
-    ))?;
-    if !matches!(answer.as_str(), "y" | "Y" | "yes" | "YES" | "Yes") {
+    ))? {
         return Err(Error::Cancelled("nothing was changed".into()));
     }
     Ok(())

@@ -11,7 +11,7 @@
 //! setup ran is never overwritten: its edits are planned again on the new
 //! text, or setup stops.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 
 use crate::awsfile::{AwsFile, FileKind, Saved};
@@ -91,15 +91,14 @@ fn consent(plan: &SetupPlan) -> Result<()> {
             .collect::<Vec<_>>()
             .join(" and ")
     );
-    if !(std::io::stdin().is_terminal() && crate::prompt::has_tty()) {
+    if !crate::prompt::can_ask() {
         return Err(Error::Usage(format!(
             "{why}. Re-run with --keep-backup (a private copy of the file is kept), or with --yes if you keep another copy of the key; CROSSROLE_BACKEND=file keeps the key across reboots without a desktop keyring"
         )));
     }
-    let answer = crate::prompt::ask(&format!(
+    if !crate::prompt::confirm(&format!(
         "Warning: {why}.\nDelete the plaintext key anyway? [y/N] "
-    ))?;
-    if !matches!(answer.as_str(), "y" | "Y" | "yes" | "YES" | "Yes") {
+    ))? {
         return Err(Error::Cancelled(
             "nothing changed: re-run with --keep-backup to keep a private copy of the plaintext key"
                 .into(),

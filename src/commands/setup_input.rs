@@ -28,7 +28,7 @@ pub fn from_args(a: SetupArgs, deps: &Deps<'_>) -> Result<SetupInput> {
     if let Some(o) = &a.output {
         validate::output_format(o).map_err(usage("--output"))?;
     }
-    let interactive = std::io::stdin().is_terminal() && prompt::has_tty();
+    let interactive = prompt::can_ask();
     let check =
         |v: &Option<String>, f: fn(&str) -> std::result::Result<(), String>, flag: &'static str| {
             v.as_deref().map(f).transpose().map_err(usage(flag))
