@@ -37,6 +37,11 @@ impl Names {
     }
 }
 
+/// Whether an IAM tag list (a user's, role's or policy's) marks it as crossrole's.
+pub fn has_managed_tag(tags: &[aws_sdk_iam::types::Tag]) -> bool {
+    is_managed(tags.iter().map(|t| (t.key(), t.value())))
+}
+
 /// Whether a tag list (as IAM and S3 return it) marks a resource as crossrole's.
 pub fn is_managed<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> bool {
     tags.into_iter()

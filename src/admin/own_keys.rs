@@ -1,17 +1,15 @@
-//! An IAM user's own access keys, managed with the user's own credentials
-//! (its key, or its MFA session): `rotate`, and doctor's key age.
-//!
-//! No `UserName` is sent: IAM then acts on the user who signs the request,
-//! so the user needs rights on itself only, and no call has to find out
-//! the user's name first (moto resolves it from the signing key too).
+//! An IAM user's access keys. Mostly the user's own, managed with its own
+//! credentials (its key, or its MFA session): `rotate`, and doctor's key
+//! age. Then no `UserName` is sent: IAM acts on the user who signs the
+//! request, so the user needs rights on itself only, and no call has to
+//! find out the user's name first (moto resolves it from the signing key
+//! too). provision, as an admin, names the user.
 
-use std::future::Future;
-
-use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use time::{Duration, OffsetDateTime};
 
 use crate::credentials::{LongTermKey, Secret};
 
+use super::call::raw as call;
 use super::{Aws, AwsError};
 
 /// One of the user's keys, as ListAccessKeys describes it.
@@ -36,14 +34,6 @@ pub struct Listing {
 pub struct Created {
     pub user: String,
     pub key: LongTermKey,
-}
-
-fn call<T, E, F>(aws: &Aws, fut: F) -> Result<T, AwsError>
-where
-    F: Future<Output = Result<T, SdkError<E, aws_smithy_runtime_api::http::Response>>>,
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    aws.block_on(fut).map_err(AwsError::from_sdk)
 }
 
 fn time_of(t: Option<&aws_smithy_types::DateTime>) -> Option<OffsetDateTime> {
@@ -76,9 +66,15 @@ pub fn list(aws: &Aws) -> Result<Listing, AwsError> {
     })
 }
 
-/// CreateAccessKey for the signing user.
-pub fn create(aws: &Aws) -> Result<Created, AwsError> {
-    let out = call(aws, aws.iam().create_access_key().send())?;
+/// CreateAccessKey for `user`, or (None) for the signing user.
+pub fn create(aws: &Aws, user: Option<&str>) -> Result<Created, AwsError> {
+    let out = call(
+        aws,
+        aws.iam()
+            .create_access_key()
+            .set_user_name(user.map(str::to_string))
+            .send(),
+    )?;
     let Some(mut k) = out.access_key else {
         return Err(AwsError {
             code: None,
@@ -95,12 +91,13 @@ pub fn create(aws: &Aws) -> Result<Created, AwsError> {
     })
 }
 
-/// DeleteAccessKey of one of the signing user's keys.
-pub fn delete(aws: &Aws, access_key_id: &str) -> Result<(), AwsError> {
+/// DeleteAccessKey of one of `user`'s keys, or (None) the signing user's.
+pub fn delete(aws: &Aws, user: Option<&str>, access_key_id: &str) -> Result<(), AwsError> {
     call(
         aws,
         aws.iam()
             .delete_access_key()
+            .set_user_name(user.map(str::to_string))
             .access_key_id(access_key_id)
             .send(),
     )

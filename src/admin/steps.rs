@@ -14,7 +14,10 @@ use crate::error::{Error, Result};
 use super::accounts::{managed_tag, Accounts, Side};
 use super::call::{find, raw, refuse, run};
 use super::documents::{same, to_json};
-use super::names::{group_policy_name, is_managed, Names, OWN_KEYS_POLICY, TAG_KEY, TAG_VALUE};
+use super::names::{
+    group_policy_name, has_managed_tag, Names, OWN_KEYS_POLICY, TAG_KEY, TAG_VALUE,
+};
+use super::Aws;
 
 /// The resources, in the order they are made: what a step needs exists
 /// before it.
@@ -151,7 +154,7 @@ impl World<'_> {
                     .policy_version()
                     .and_then(|v| v.document())
                     .unwrap_or_default();
-                let managed = is_managed(policy.tags().iter().map(|t| (t.key(), t.value())));
+                let managed = has_managed_tag(policy.tags());
                 Ok(compare(doc, &self.docs.blue_permission_policy, managed))
             }
             Step::Role => {
@@ -162,7 +165,7 @@ impl World<'_> {
                 let Some(role) = r.role() else {
                     return Ok(Action::Create);
                 };
-                let managed = is_managed(role.tags().iter().map(|t| (t.key(), t.value())));
+                let managed = has_managed_tag(role.tags());
                 Ok(compare(
                     role.assume_role_policy_document().unwrap_or_default(),
                     &self.docs.blue_trust_policy,
@@ -262,11 +265,7 @@ impl World<'_> {
         let b = &self.accounts.blue;
         let s3 = b.s3();
         let name = &self.names.bucket;
-        let mine = run(b, "s3:ListAllMyBuckets", s3.list_buckets().send())?
-            .buckets()
-            .iter()
-            .any(|x| x.name() == Some(name.as_str()));
-        if mine {
+        if owns_bucket(b, name)? {
             return Ok(Action::Exists);
         }
         match raw(b, s3.head_bucket().bucket(name).send()) {
@@ -509,6 +508,17 @@ impl World<'_> {
         )
         .map(drop)
     }
+}
+
+/// Whether `name` is one of `aws`'s own buckets. S3 names are global, so a
+/// bucket that exists may be another account's.
+pub fn owns_bucket(aws: &Aws, name: &str) -> Result<bool> {
+    Ok(
+        run(aws, "s3:ListAllMyBuckets", aws.s3().list_buckets().send())?
+            .buckets()
+            .iter()
+            .any(|x| x.name() == Some(name)),
+    )
 }
 
 /// The same document: exists. Another one: updated when crossrole made

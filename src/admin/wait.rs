@@ -43,6 +43,19 @@ pub fn until<T, E>(
     }
 }
 
+/// [`until`] for an STS call with a new key: real sleeps, [`BUDGET`], and
+/// [`is_not_yet`]'s errors retried.
+pub fn sts<T>(
+    attempt: impl FnMut() -> Result<T, crate::sts::StsError>,
+) -> (Result<T, crate::sts::StsError>, u32) {
+    until(
+        BUDGET,
+        &mut |d| std::thread::sleep(d),
+        |e: &crate::sts::StsError| is_not_yet(e.code()),
+        attempt,
+    )
+}
+
 /// STS error codes that a key or role too new to have reached STS gets.
 pub fn is_not_yet(code: Option<&str>) -> bool {
     matches!(

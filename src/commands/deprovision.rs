@@ -8,9 +8,13 @@
 
 use std::io::Write;
 
+use super::provision::say;
 use crate::admin::accounts::Accounts;
 use crate::admin::call::{find, raw, refuse, run as call};
-use crate::admin::names::{group_policy_name, is_managed, Names, OWN_KEYS_POLICY, TAG_KEY};
+use crate::admin::names::{
+    group_policy_name, has_managed_tag, is_managed, Names, OWN_KEYS_POLICY, TAG_KEY,
+};
+use crate::admin::steps::owns_bucket;
 use crate::admin::Aws;
 use crate::deps::Deps;
 use crate::error::{Error, Result};
@@ -44,6 +48,7 @@ pub fn from_args(a: crate::cli::DeprovisionArgs) -> Result<DeprovisionInput> {
 struct Found {
     user: bool,
     group: bool,
+    /// The group's crossrole policy (so the group is there too).
     group_policy: bool,
     role: bool,
     policy: bool,
@@ -86,7 +91,7 @@ pub fn run(deps: &Deps<'_>, input: &DeprovisionInput, out: &mut dyn Write) -> Re
         (
             "Green",
             format!("group {} (if nothing else is in it)", n.group),
-            found.group && found.group_policy,
+            found.group_policy,
         ),
         ("Blue ", format!("role {}", n.role), found.role),
         ("Blue ", format!("policy {}", n.policy), found.policy),
@@ -202,7 +207,7 @@ fn survey(acc: &Accounts, n: &Names) -> Result<Found> {
     };
     let user = find(g, "iam:GetUser", giam.get_user().user_name(&n.user).send())?;
     let user = match user.and_then(|u| u.user) {
-        Some(u) if !is_managed(u.tags().iter().map(|t| (t.key(), t.value()))) => {
+        Some(u) if !has_managed_tag(u.tags()) => {
             return Err(not_ours("user", &n.user, &acc.green_id))
         }
         Some(_) => true,
@@ -210,7 +215,7 @@ fn survey(acc: &Accounts, n: &Names) -> Result<Found> {
     };
     let role = find(b, "iam:GetRole", biam.get_role().role_name(&n.role).send())?;
     let role = match role.and_then(|r| r.role) {
-        Some(r) if !is_managed(r.tags().iter().map(|t| (t.key(), t.value()))) => {
+        Some(r) if !has_managed_tag(r.tags()) => {
             return Err(not_ours("role", &n.role, &acc.blue_id))
         }
         Some(_) => true,
@@ -223,7 +228,7 @@ fn survey(acc: &Accounts, n: &Names) -> Result<Found> {
         biam.get_policy().policy_arn(&arn).send(),
     )?;
     let (policy, bucket_from_policy) = match policy.and_then(|p| p.policy) {
-        Some(p) if !is_managed(p.tags().iter().map(|t| (t.key(), t.value()))) => {
+        Some(p) if !has_managed_tag(p.tags()) => {
             return Err(not_ours("policy", &n.policy, &acc.blue_id))
         }
         Some(p) => (
@@ -295,24 +300,18 @@ fn bucket_of_policy(b: &Aws, arn: &str, version: &str) -> Result<Option<String>>
 
 /// None: no such bucket of Blue's. Some(true): provision made it.
 fn bucket_state(b: &Aws, name: &str) -> Result<Option<bool>> {
-    let s3 = b.s3();
-    let mine = call(b, "s3:ListAllMyBuckets", s3.list_buckets().send())?
-        .buckets()
-        .iter()
-        .any(|x| x.name() == Some(name));
-    if !mine {
+    if !owns_bucket(b, name)? {
         return Ok(None);
     }
-    match raw(b, s3.get_bucket_tagging().bucket(name).send()) {
-        Ok(t) => Ok(Some(is_managed(
-            t.tag_set().iter().map(|t| (t.key(), t.value())),
-        ))),
-        Err(e) if e.is("NoSuchTagSet") || e.is("NoSuchTagSetError") => Ok(Some(false)),
-        Err(e) => Err(e.into_error(&crate::admin::error::Context::new(
-            &b.who,
-            "s3:GetBucketTagging",
-        ))),
-    }
+    // No tag set at all is "not provision's", as is a set without the tag.
+    let tags = find(
+        b,
+        "s3:GetBucketTagging",
+        b.s3().get_bucket_tagging().bucket(name).send(),
+    )?;
+    Ok(Some(tags.is_some_and(|t| {
+        is_managed(t.tag_set().iter().map(|t| (t.key(), t.value())))
+    })))
 }
 
 fn delete_user(g: &Aws, user: &str, out: &mut dyn Write) -> Result<()> {
@@ -525,10 +524,4 @@ fn delete_bucket_if_empty(b: &Aws, bucket: &str, out: &mut dyn Write) -> Result<
         s3.delete_bucket().bucket(bucket).send(),
     )?;
     say(out, &format!("  Blue   bucket {bucket}: deleted"))
-}
-
-fn say(out: &mut dyn Write, text: &str) -> Result<()> {
-    writeln!(out, "{text}")
-        .and_then(|()| out.flush())
-        .map_err(|e| Error::io("cannot write the report", "stdout", e))
 }

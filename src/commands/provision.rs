@@ -11,12 +11,13 @@
 use std::io::Write;
 
 use crate::admin::accounts::{Accounts, Side};
-use crate::admin::call::run as call;
+use crate::admin::error::Context;
 use crate::admin::names::Names;
+use crate::admin::own_keys;
 use crate::admin::steps::{Action, Step, World, ALL};
 use crate::admin::wait;
 use crate::commands::setup::{self, KeySource, SetupInput};
-use crate::credentials::{mask_key_id, LongTermKey, Secret};
+use crate::credentials::{mask_key_id, LongTermKey};
 use crate::deps::Deps;
 use crate::error::{Error, Result};
 use crate::profile::RoleFlags;
@@ -173,7 +174,9 @@ fn line(world: &World<'_>, step: Step, word: &str) -> String {
     format!("  {side}  {:<58} {word}", world.describe(step))
 }
 
-fn say(out: &mut dyn Write, text: &str) -> Result<()> {
+/// One line of a report on stdout, written at once so a run that stops
+/// part-way has said what it did.
+pub(super) fn say(out: &mut dyn Write, text: &str) -> Result<()> {
     writeln!(out, "{text}")
         .and_then(|()| out.flush())
         .map_err(|e| Error::io("cannot write the report", "stdout", e))
@@ -184,35 +187,16 @@ fn say(out: &mut dyn Write, text: &str) -> Result<()> {
 /// nobody holds is of no use and counts against the user's two.
 fn create_key(deps: &Deps<'_>, world: &World<'_>, profile: &str) -> Result<LongTermKey> {
     let g = &world.accounts.green;
-    let iam = g.iam();
-    let made = call(
-        g,
-        "iam:CreateAccessKey",
-        iam.create_access_key().user_name(&world.names.user).send(),
-    )?;
-    let mut made = made;
-    let Some(mut k) = made.access_key.take() else {
-        return Err(Error::Other(
-            "CreateAccessKey answered without a key".into(),
-        ));
-    };
-    let key = LongTermKey {
-        access_key_id: k.access_key_id.clone(),
-        secret_access_key: Secret::new(std::mem::take(&mut k.secret_access_key)),
-    };
+    let user = Some(world.names.user.as_str());
+    let key = own_keys::create(g, user)
+        .map_err(|e| e.into_error(&Context::new(&g.who, "iam:CreateAccessKey")))?
+        .key;
     let stored = deps
         .stores
         .secret(deps.env)
         .and_then(|store| keys::save(store, profile, &key));
     if let Err(e) = stored {
-        let undo = call(
-            g,
-            "iam:DeleteAccessKey",
-            iam.delete_access_key()
-                .user_name(&world.names.user)
-                .access_key_id(&key.access_key_id)
-                .send(),
-        );
+        let undo = own_keys::delete(g, user, &key.access_key_id);
         let after = match undo {
             Ok(_) => format!(
                 "the new key {} was deleted again",
@@ -246,11 +230,7 @@ fn wait_until_usable(
     if deps.env.get("AWS_REGION").is_none() && deps.env.get("AWS_DEFAULT_REGION").is_none() {
         target.region = region.to_string();
     }
-    let mut sleep = |d| std::thread::sleep(d);
-    let not_yet = |e: &crate::sts::StsError| wait::is_not_yet(e.code());
-    let (r, n) = wait::until(wait::BUDGET, &mut sleep, not_yet, || {
-        deps.sts.get_caller_identity(key, &target)
-    });
+    let (r, n) = wait::sts(|| deps.sts.get_caller_identity(key, &target));
     r.map_err(|e| waited_too_long("GetCallerIdentity with the new key", n, e))?;
     if input.mfa_serial.is_some() {
         return Ok(());
@@ -264,9 +244,7 @@ fn wait_until_usable(
         mfa_code: None,
         source_identity: None,
     };
-    let (r, m) = wait::until(wait::BUDGET, &mut sleep, not_yet, || {
-        deps.sts.assume_role(key, &target, &req)
-    });
+    let (r, m) = wait::sts(|| deps.sts.assume_role(key, &target, &req));
     r.map_err(|e| waited_too_long("AssumeRole with the new key", m, e))?;
     if n + m > 2 {
         say(

@@ -54,7 +54,7 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
         confirm(profile, &listing.user, &old)?;
     }
 
-    let created = own_keys::create(&signer.aws)
+    let created = own_keys::create(&signer.aws, None)
         .map_err(|e| signer.refused("iam:CreateAccessKey", &e, "nothing was changed", whoami))?;
     let new = created.key;
     let s = Steps {
@@ -71,12 +71,7 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
     }
     s.record_key_id(&new);
 
-    let (accepted, tries) = wait::until(
-        wait::BUDGET,
-        &mut |d| std::thread::sleep(d),
-        |e: &crate::sts::StsError| wait::is_not_yet(e.code()),
-        || deps.sts.get_caller_identity(&new, &target),
-    );
+    let (accepted, tries) = wait::sts(|| deps.sts.get_caller_identity(&new, &target));
     let identity = match accepted {
         Ok(id) => id,
         Err(e) if wait::is_not_yet(e.code()) => {
@@ -88,7 +83,7 @@ pub fn run(deps: &Deps<'_>, profile: &str, yes: bool, out: &mut dyn Write) -> Re
         Err(e) => return Err(s.roll_back(&e.to_string())),
     };
 
-    let deleted = own_keys::delete(&signer.aws, &old.access_key_id);
+    let deleted = own_keys::delete(&signer.aws, None, &old.access_key_id);
     let dropped = drop_sessions(deps, &config, profile, &old.access_key_id);
     if let Err(e) = deleted {
         return Err(s.old_key_left(&e, &identity));
@@ -298,7 +293,7 @@ impl Steps<'_, '_> {
             self.new_id()
         );
         Error::Other(
-            match own_keys::delete(&self.signer.aws, &self.new.access_key_id) {
+            match own_keys::delete(&self.signer.aws, None, &self.new.access_key_id) {
                 Ok(()) => format!(
                     "{head} It was deleted in IAM again: nothing changed, and the keyring still holds key {}, which works. Fix the keyring, then run `crossrole rotate {}` again",
                     self.old_id(),
@@ -332,7 +327,7 @@ impl Steps<'_, '_> {
         }
         self.record_key_id(self.old);
         Error::Other(
-            match own_keys::delete(&self.signer.aws, &self.new.access_key_id) {
+            match own_keys::delete(&self.signer.aws, None, &self.new.access_key_id) {
                 Ok(()) => format!(
                     "{head} Nothing changed: the new key was deleted in IAM again, and the keyring holds the old key {} again, which is still active. Run `crossrole rotate {}` again later",
                     self.old_id(),
