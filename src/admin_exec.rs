@@ -9,7 +9,6 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use crate::env::Env;
 use crate::error::{Error, Result};
 
 pub const ADMIN_BINARY: &str = "crossrole-admin";
@@ -40,7 +39,7 @@ pub fn crossrole_path() -> Result<PathBuf> {
 }
 
 /// Runs `crossrole-admin` with this process's arguments, and exits as it does.
-pub fn hand_over(_env: &Env) -> Result<ExitCode> {
+pub fn hand_over() -> Result<ExitCode> {
     let name = if cfg!(windows) {
         "crossrole-admin.exe"
     } else {

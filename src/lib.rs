@@ -49,24 +49,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     let env = env::Env::from_process();
     let _report = DirectReport(env.get("CROSSROLE_DEBUG_DIRECT").is_some());
-    let clock = clock::SystemClock;
-    let sts = deps::AwsSts;
-    let prompter = mfa::prompt::SystemPrompter;
     // Built only by the commands that need files, keyring or network, so that
     // `policy` or `completions` work even without HOME.
     let deps = || -> anyhow::Result<deps::Deps<'_>> {
         let self_exe = std::env::current_exe()
             .and_then(|p| p.canonicalize())
             .map_err(|e| anyhow::anyhow!("cannot find crossrole's own path: {e}"))?;
-        Ok(deps::Deps {
-            env: &env,
-            paths: paths::Paths::resolve(&env)?,
-            clock: &clock,
-            sts: &sts,
-            stores: deps::Stores::real(),
-            prompter: &prompter,
-            self_exe,
-        })
+        real_deps(&env, self_exe)
     };
     match cli.command {
         Command::CredentialProcess(args) => {
@@ -162,7 +151,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         // IAM and S3 live in the companion binary, so that the SDK clients
         // they need never weigh on this one (see `admin_exec`).
         Command::Provision(_) | Command::Deprovision(_) => {
-            return Ok(admin_exec::hand_over(&env)?);
+            return Ok(admin_exec::hand_over()?);
         }
         Command::Completions(args) => commands::completions::completions(args.shell, &mut stdout)?,
         Command::Man => commands::completions::man(&mut stdout)?,
@@ -177,19 +166,7 @@ pub fn run_admin(cli: Cli) -> anyhow::Result<ExitCode> {
     let mut stdout = std::io::stdout().lock();
     let env = env::Env::from_process();
     let _report = DirectReport(false);
-    let clock = clock::SystemClock;
-    let sts = deps::AwsSts;
-    let prompter = mfa::prompt::SystemPrompter;
-    let self_exe = admin_exec::crossrole_path()?;
-    let deps = deps::Deps {
-        env: &env,
-        paths: paths::Paths::resolve(&env)?,
-        clock: &clock,
-        sts: &sts,
-        stores: deps::Stores::real(),
-        prompter: &prompter,
-        self_exe,
-    };
+    let deps = real_deps(&env, admin_exec::crossrole_path()?)?;
     sys::disable_core_dumps();
     sys::ignore_file_size_signal();
     match cli.command {
@@ -208,6 +185,20 @@ pub fn run_admin(cli: Cli) -> anyhow::Result<ExitCode> {
         .into()),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The real clock, stores, STS and MFA prompter; `self_exe` is the
+/// `crossrole` the profiles' `credential_process` will run.
+fn real_deps(env: &env::Env, self_exe: std::path::PathBuf) -> anyhow::Result<deps::Deps<'_>> {
+    Ok(deps::Deps {
+        env,
+        paths: paths::Paths::resolve(env)?,
+        clock: &clock::SystemClock,
+        sts: &deps::AwsSts,
+        stores: deps::Stores::real(),
+        prompter: &mfa::prompt::SystemPrompter,
+        self_exe,
+    })
 }
 
 /// Once the command is done, whatever way it ends: wipes the Secret Service
