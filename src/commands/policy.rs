@@ -171,44 +171,34 @@ pub(crate) fn bucket_name(s: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// IAM user names: 1-64 characters of letters, digits and +=,.@_-.
+/// An IAM name of 1-`max` characters of letters, digits and +=,.@_-;
+/// `what` names it in the message ("an IAM user name").
+fn iam_name(s: &str, what: &str, max: usize) -> std::result::Result<(), String> {
+    if !s.is_empty() && s.len() <= max && s.chars().all(is_iam_name_char) {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not {what} (1-{max} characters of letters, digits and +=,.@_-)",
+            validate::shorten(s)
+        ))
+    }
+}
+
 pub(crate) fn user_name(s: &str) -> std::result::Result<(), String> {
-    if !s.is_empty() && s.len() <= 64 && s.chars().all(is_iam_name_char) {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{}` is not an IAM user name (1-64 characters of letters, digits and +=,.@_-)",
-            validate::shorten(s)
-        ))
-    }
+    iam_name(s, "an IAM user name", 64)
 }
 
-/// IAM group names: 1-128 characters of letters, digits and +=,.@_-.
 pub(crate) fn group_name(s: &str) -> std::result::Result<(), String> {
-    if !s.is_empty() && s.len() <= 128 && s.chars().all(is_iam_name_char) {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{}` is not an IAM group name (1-128 characters of letters, digits and +=,.@_-)",
-            validate::shorten(s)
-        ))
-    }
+    iam_name(s, "an IAM group name", 128)
 }
 
-/// Managed policy names: 1-128 characters of letters, digits and +=,.@_-.
+/// Managed policy names.
 pub(crate) fn policy_name(s: &str) -> std::result::Result<(), String> {
-    group_name(s).map_err(|e| e.replace("IAM group name", "policy name"))
+    iam_name(s, "a policy name", 128)
 }
 
 pub(crate) fn role_name(s: &str) -> std::result::Result<(), String> {
-    if !s.is_empty() && s.len() <= 64 && s.chars().all(is_iam_name_char) {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{}` is not a role name (1-64 characters of letters, digits and +=,.@_-)",
-            validate::shorten(s)
-        ))
-    }
+    iam_name(s, "a role name", 64)
 }
 
 const PARTITIONS: &[&str] = &[
