@@ -31,23 +31,12 @@ fn deprovision_leaves_nothing_of_provisions_and_only_that() {
     ] {
         assert!(text.contains(line), "no {line:?} in:\n{text}");
     }
-    assert!(!w.exists(
-        "green-admin",
-        &["iam", "get-user", "--user-name", "s3-prod-user"]
-    ));
+    assert!(!w.user_exists("s3-prod-user"));
     assert!(!w.exists(
         "green-admin",
         &["iam", "get-group", "--group-name", "prod-s3-users"]
     ));
-    assert!(!w.exists(
-        "blue-admin",
-        &[
-            "iam",
-            "get-role",
-            "--role-name",
-            "CrossAccountS3Access-Role"
-        ]
-    ));
+    assert!(!w.role_exists("CrossAccountS3Access-Role"));
     assert!(!w.exists(
         "blue-admin",
         &[
@@ -57,10 +46,7 @@ fn deprovision_leaves_nothing_of_provisions_and_only_that() {
             &format!("arn:aws:iam::{BLUE}:policy/CrossAccountS3Access")
         ]
     ));
-    assert!(w.exists(
-        "blue-admin",
-        &["s3api", "head-bucket", "--bucket", "keep-me"]
-    ));
+    assert!(w.bucket_exists("keep-me"));
     let config = w.env.read_config();
     assert!(
         !config.contains("[profile green]") && !config.contains("[profile blue]"),
@@ -80,14 +66,8 @@ fn deprovision_leaves_nothing_of_provisions_and_only_that() {
         .aws(&["--profile", "blue-admin", "s3", "rm", "s3://the-bucket/f"]));
     let text = ok(&w.deprovision(&["--bucket", "the-bucket"]));
     assert!(text.contains("bucket the-bucket: deleted"), "{text}");
-    assert!(!w.exists(
-        "blue-admin",
-        &["s3api", "head-bucket", "--bucket", "the-bucket"]
-    ));
-    assert!(w.exists(
-        "blue-admin",
-        &["s3api", "head-bucket", "--bucket", "keep-me"]
-    ));
+    assert!(!w.bucket_exists("the-bucket"));
+    assert!(w.bucket_exists("keep-me"));
 }
 
 #[test]
@@ -108,10 +88,7 @@ fn an_untagged_user_of_the_same_name_is_refused_and_nothing_is_deleted() {
         ],
     );
     assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(w.exists(
-        "green-admin",
-        &["iam", "get-user", "--user-name", "s3-prod-user"]
-    ));
+    assert!(w.user_exists("s3-prod-user"));
     assert!(w.exists(
         "green-admin",
         &["iam", "get-group", "--group-name", "prod-s3-users"]

@@ -158,23 +158,9 @@ fn dry_run_on_an_empty_world_changes_nothing() {
             >= 10,
         "{out}"
     );
-    assert!(!w.exists(
-        "green-admin",
-        &["iam", "get-user", "--user-name", "s3-prod-user"]
-    ));
-    assert!(!w.exists(
-        "blue-admin",
-        &[
-            "iam",
-            "get-role",
-            "--role-name",
-            "CrossAccountS3Access-Role"
-        ]
-    ));
-    assert!(!w.exists(
-        "blue-admin",
-        &["s3api", "head-bucket", "--bucket", "the-bucket"]
-    ));
+    assert!(!w.user_exists("s3-prod-user"));
+    assert!(!w.role_exists("CrossAccountS3Access-Role"));
+    assert!(!w.bucket_exists("the-bucket"));
     assert!(!w.env.read_config().contains("[profile green]"));
     assert!(
         keyctl(&["search", "@s", "user", "crossrole:key:green"])
@@ -207,10 +193,7 @@ fn a_run_stopped_part_way_says_what_exists_and_a_rerun_completes() {
         assert!(err.contains(part), "stderr lacks {part:?}:\n{err}");
     }
     assert!(!err.contains("panicked"), "{err}");
-    assert!(w.exists(
-        "green-admin",
-        &["iam", "get-user", "--user-name", "s3-prod-user"]
-    ));
+    assert!(w.user_exists("s3-prod-user"));
     assert!(w.user_keys("s3-prod-user").is_empty());
     assert!(!w.env.read_config().contains("[profile blue]"));
 
@@ -264,19 +247,11 @@ fn admin_profiles_may_be_credential_process_or_assume_role_profiles() {
         script.display()
     ));
     w.env.write_config(&config);
-    let out = w.env.crossrole(
-        &[
-            "provision",
-            "--green-admin-profile",
-            "green-process",
-            "--blue-admin-profile",
-            "blue-role",
-            "--bucket",
-            "the-bucket",
-            "--create-bucket",
-            "--yes",
-        ],
-        None,
+    let out = w.provision_as(
+        "green-process",
+        "blue-role",
+        "the-bucket",
+        &["--create-bucket", "--yes"],
     );
     let text = ok(&out);
     assert!(text.contains("profile green-process"), "{text}");
@@ -287,35 +262,11 @@ fn admin_profiles_may_be_credential_process_or_assume_role_profiles() {
 fn bad_input_is_refused_with_a_clear_message_and_nothing_made() {
     let w = admin_world(TestEnv::keyutils(), &["--foreign-bucket", "someone-elses"]);
     // The same account for both.
-    let out = w.env.crossrole(
-        &[
-            "provision",
-            "--green-admin-profile",
-            "green-admin",
-            "--blue-admin-profile",
-            "green-admin",
-            "--bucket",
-            "the-bucket",
-            "--yes",
-        ],
-        None,
-    );
+    let out = w.provision_as("green-admin", "green-admin", "the-bucket", &["--yes"]);
     let err = fails_with(&out, &["both in account 111111111111"]);
     assert_eq!(out.status.code(), Some(2), "{err}");
     // A profile that is nowhere.
-    let out = w.env.crossrole(
-        &[
-            "provision",
-            "--green-admin-profile",
-            "nobody-here",
-            "--blue-admin-profile",
-            "blue-admin",
-            "--bucket",
-            "the-bucket",
-            "--yes",
-        ],
-        None,
-    );
+    let out = w.provision_as("nobody-here", "blue-admin", "the-bucket", &["--yes"]);
     fails_with(
         &out,
         &["--green-admin-profile: profile `nobody-here` is in neither"],
@@ -333,54 +284,26 @@ fn bad_input_is_refused_with_a_clear_message_and_nothing_made() {
         "\n[powerless]\naws_access_key_id = {id}\naws_secret_access_key = {secret}\n"
     ));
     w.env.write_credentials(&creds);
-    let out = w.env.crossrole(
-        &[
-            "provision",
-            "--green-admin-profile",
-            "powerless",
-            "--blue-admin-profile",
-            "blue-admin",
-            "--bucket",
-            "the-bucket",
-            "--create-bucket",
-            "--yes",
-        ],
-        None,
+    let out = w.provision_as(
+        "powerless",
+        "blue-admin",
+        "the-bucket",
+        &["--create-bucket", "--yes"],
     );
     let err = stderr(&out);
     assert!(!out.status.success());
     assert!(err.contains("profile powerless needs iam:"), "{err}");
     assert_output_has_no(&out, &[secret]);
     // A bucket name S3 would refuse.
-    let out = w.env.crossrole(
-        &[
-            "provision",
-            "--green-admin-profile",
-            "green-admin",
-            "--blue-admin-profile",
-            "blue-admin",
-            "--bucket",
-            "Not_A_Bucket",
-            "--yes",
-        ],
-        None,
-    );
+    let out = w.provision_as("green-admin", "blue-admin", "Not_A_Bucket", &["--yes"]);
     let err = fails_with(&out, &["--bucket: `Not_A_Bucket` is not a bucket name"]);
     assert_eq!(out.status.code(), Some(2), "{err}");
     // A bucket another account owns.
-    let out = w.env.crossrole(
-        &[
-            "provision",
-            "--green-admin-profile",
-            "green-admin",
-            "--blue-admin-profile",
-            "blue-admin",
-            "--bucket",
-            "someone-elses",
-            "--create-bucket",
-            "--yes",
-        ],
-        None,
+    let out = w.provision_as(
+        "green-admin",
+        "blue-admin",
+        "someone-elses",
+        &["--create-bucket", "--yes"],
     );
     assert!(!out.status.success());
     assert!(
@@ -391,53 +314,19 @@ fn bad_input_is_refused_with_a_clear_message_and_nothing_made() {
         stderr(&out)
     );
     // A missing bucket without --create-bucket.
-    let out = w.env.crossrole(
-        &[
-            "provision",
-            "--green-admin-profile",
-            "green-admin",
-            "--blue-admin-profile",
-            "blue-admin",
-            "--bucket",
-            "not-yet-made",
-            "--yes",
-        ],
-        None,
-    );
+    let out = w.provision_as("green-admin", "blue-admin", "not-yet-made", &["--yes"]);
     assert!(
         stderr(&out).contains("pass --create-bucket"),
         "{}",
         stderr(&out)
     );
     // Without a terminal, --yes is needed.
-    let out = w.env.crossrole(
-        &[
-            "provision",
-            "--green-admin-profile",
-            "green-admin",
-            "--blue-admin-profile",
-            "blue-admin",
-            "--bucket",
-            "the-bucket",
-        ],
-        None,
-    );
+    let out = w.provision_as("green-admin", "blue-admin", "the-bucket", &[]);
     let err = fails_with(&out, &["pass --yes"]);
     assert_eq!(out.status.code(), Some(2), "{err}");
     // None of that made anything.
-    assert!(!w.exists(
-        "green-admin",
-        &["iam", "get-user", "--user-name", "s3-prod-user"]
-    ));
-    assert!(!w.exists(
-        "blue-admin",
-        &[
-            "iam",
-            "get-role",
-            "--role-name",
-            "CrossAccountS3Access-Role"
-        ]
-    ));
+    assert!(!w.user_exists("s3-prod-user"));
+    assert!(!w.role_exists("CrossAccountS3Access-Role"));
     assert!(!w.env.read_config().contains("[profile blue]"));
 }
 
@@ -530,16 +419,8 @@ fn crossrole_alone_says_where_provision_lives() {
     std::fs::create_dir_all(&lone).unwrap();
     std::fs::copy(BIN, lone.join("crossrole")).unwrap();
     let mut cmd = env.command(lone.join("crossrole").to_str().unwrap());
-    cmd.args([
-        "provision",
-        "--green-admin-profile",
-        "a",
-        "--blue-admin-profile",
-        "b",
-        "--bucket",
-        "the-bucket",
-        "--yes",
-    ]);
+    cmd.args(provision_args("a", "b", "the-bucket"))
+        .arg("--yes");
     let out = run_with_input(&mut cmd, None);
     fails_with(
         &out,
@@ -561,23 +442,19 @@ fn on_a_terminal_provision_shows_the_plan_and_asks_first() {
     // Through a pseudo-terminal (setup_interactive's expect script); no --yes.
     let on_a_terminal = |answer: &str| {
         ok(&run_with_input(
-            w.env.command("python3").args([
-                "-c",
-                crate::setup_interactive::EXPECT,
-                "60",
-                "[y/N] ",
-                answer,
-                "--",
-                BIN,
-                "provision",
-                "--green-admin-profile",
-                "green-admin",
-                "--blue-admin-profile",
-                "blue-admin",
-                "--bucket",
-                "the-bucket",
-                "--create-bucket",
-            ]),
+            w.env
+                .command("python3")
+                .args([
+                    "-c",
+                    crate::setup_interactive::EXPECT,
+                    "60",
+                    "[y/N] ",
+                    answer,
+                    "--",
+                    BIN,
+                ])
+                .args(provision_args("green-admin", "blue-admin", "the-bucket"))
+                .arg("--create-bucket"),
             None,
         ))
     };
@@ -586,10 +463,7 @@ fn on_a_terminal_provision_shows_the_plan_and_asks_first() {
     assert!(shown.contains("Make these changes? [y/N]"), "{shown}");
     assert!(shown.contains("user s3-prod-user"), "{shown}");
     assert!(shown.contains("nothing was changed"), "{shown}");
-    assert!(!w.exists(
-        "green-admin",
-        &["iam", "get-user", "--user-name", "s3-prod-user"]
-    ));
+    assert!(!w.user_exists("s3-prod-user"));
 
     let shown = on_a_terminal("y");
     assert!(shown.contains("EXIT 0"), "{shown}");

@@ -50,6 +50,20 @@ pub fn admin_world(env: TestEnv, fixture: &[&str]) -> AdminWorld {
     AdminWorld { env, moto, json }
 }
 
+/// `provision` with two admin profiles and a bucket: the part every
+/// provision command line has.
+pub fn provision_args<'a>(green: &'a str, blue: &'a str, bucket: &'a str) -> Vec<&'a str> {
+    vec![
+        "provision",
+        "--green-admin-profile",
+        green,
+        "--blue-admin-profile",
+        blue,
+        "--bucket",
+        bucket,
+    ]
+}
+
 impl AdminWorld {
     pub fn secret_of(&self, side: &str) -> String {
         self.json[side]["secret_access_key"]
@@ -61,17 +75,15 @@ impl AdminWorld {
     /// `crossrole provision` with the two admin profiles, the tutorial's
     /// bucket (created), `--yes`, and `extra`.
     pub fn provision(&self, extra: &[&str]) -> Output {
-        let mut args = vec![
-            "provision",
-            "--green-admin-profile",
-            "green-admin",
-            "--blue-admin-profile",
-            "blue-admin",
-            "--bucket",
-            "the-bucket",
-            "--create-bucket",
-            "--yes",
-        ];
+        let mut args = vec!["--create-bucket", "--yes"];
+        args.extend_from_slice(extra);
+        self.provision_as("green-admin", "blue-admin", "the-bucket", &args)
+    }
+
+    /// `crossrole provision` with these admin profiles and bucket, and
+    /// `extra` only.
+    pub fn provision_as(&self, green: &str, blue: &str, bucket: &str, extra: &[&str]) -> Output {
+        let mut args = provision_args(green, blue, bucket);
         args.extend_from_slice(extra);
         self.env.crossrole(&args, None)
     }
@@ -114,7 +126,22 @@ impl AdminWorld {
             .collect()
     }
 
-    /// Whether `aws --profile PROFILE iam get-ARGS` finds the resource.
+    /// Whether user `name` exists in Green.
+    pub fn user_exists(&self, name: &str) -> bool {
+        self.exists("green-admin", &["iam", "get-user", "--user-name", name])
+    }
+
+    /// Whether role `name` exists in Blue.
+    pub fn role_exists(&self, name: &str) -> bool {
+        self.exists("blue-admin", &["iam", "get-role", "--role-name", name])
+    }
+
+    /// Whether bucket `name` exists (for Blue's admin).
+    pub fn bucket_exists(&self, name: &str) -> bool {
+        self.exists("blue-admin", &["s3api", "head-bucket", "--bucket", name])
+    }
+
+    /// Whether `aws --profile PROFILE ARGS` finds the resource.
     pub fn exists(&self, profile: &str, args: &[&str]) -> bool {
         let mut a = vec!["--profile", profile];
         a.extend_from_slice(args);
