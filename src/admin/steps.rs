@@ -142,20 +142,9 @@ impl World<'_> {
                     return Ok(Action::Create);
                 };
                 let version = policy.default_version_id().unwrap_or("v1");
-                let v = run(
-                    b,
-                    "iam:GetPolicyVersion",
-                    biam.get_policy_version()
-                        .policy_arn(&arn)
-                        .version_id(version)
-                        .send(),
-                )?;
-                let doc = v
-                    .policy_version()
-                    .and_then(|v| v.document())
-                    .unwrap_or_default();
+                let doc = policy_document(b, &arn, version)?;
                 let managed = has_managed_tag(policy.tags());
-                Ok(compare(doc, &self.docs.blue_permission_policy, managed))
+                Ok(compare(&doc, &self.docs.blue_permission_policy, managed))
             }
             Step::Role => {
                 let Some(r) = find(b, "iam:GetRole", biam.get_role().role_name(&n.role).send())?
@@ -519,6 +508,24 @@ pub fn owns_bucket(aws: &Aws, name: &str) -> Result<bool> {
             .iter()
             .any(|x| x.name() == Some(name)),
     )
+}
+
+/// The document of version `version` of managed policy `arn`, as IAM
+/// returns it (percent-encoded; see `documents::parse_returned`).
+pub fn policy_document(aws: &Aws, arn: &str, version: &str) -> Result<String> {
+    let v = run(
+        aws,
+        "iam:GetPolicyVersion",
+        aws.iam()
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version)
+            .send(),
+    )?;
+    Ok(v.policy_version()
+        .and_then(|v| v.document())
+        .unwrap_or_default()
+        .to_string())
 }
 
 /// The same document: exists. Another one: updated when crossrole made

@@ -14,7 +14,7 @@ use crate::admin::call::{find, raw, refuse, run as call};
 use crate::admin::names::{
     group_policy_name, has_managed_tag, is_managed, Names, OWN_KEYS_POLICY, TAG_KEY,
 };
-use crate::admin::steps::owns_bucket;
+use crate::admin::steps::{owns_bucket, policy_document};
 use crate::admin::Aws;
 use crate::deps::Deps;
 use crate::error::{Error, Result};
@@ -274,20 +274,8 @@ fn survey(acc: &Accounts, n: &Names) -> Result<Found> {
 
 /// The bucket the permission policy names, when `--bucket` is not given.
 fn bucket_of_policy(b: &Aws, arn: &str, version: &str) -> Result<Option<String>> {
-    let v = call(
-        b,
-        "iam:GetPolicyVersion",
-        b.iam()
-            .get_policy_version()
-            .policy_arn(arn)
-            .version_id(version)
-            .send(),
-    )?;
-    let doc = v
-        .policy_version()
-        .and_then(|v| v.document())
-        .unwrap_or_default();
-    let Some(json) = crate::admin::documents::parse_returned(doc) else {
+    let doc = policy_document(b, arn, version)?;
+    let Some(json) = crate::admin::documents::parse_returned(&doc) else {
         return Ok(None);
     };
     let text = json.to_string();
