@@ -69,20 +69,7 @@ fn provision_from_nothing_then_the_tutorial_through_the_aws_cli() {
     ok(&w
         .env
         .aws(&["--profile", "blue-admin", "s3", "mb", "s3://other-bucket"]));
-    let denied = w.env.aws(&[
-        "--profile",
-        "blue",
-        "s3",
-        "ls",
-        "--recursive",
-        "s3://other-bucket/",
-    ]);
-    assert!(!denied.status.success());
-    assert!(
-        stderr(&denied).contains("AccessDenied"),
-        "{}",
-        stderr(&denied)
-    );
+    blue_is_denied_other_bucket(&w.env);
 
     // The secret went from IAM to the keyring, and nowhere else.
     let (id, secret) = stored_secret(&w);
@@ -441,22 +428,9 @@ fn on_a_terminal_provision_shows_the_plan_and_asks_first() {
     let w = admin_world(TestEnv::keyutils(), &[]);
     // Through a pseudo-terminal (setup_interactive's expect script); no --yes.
     let on_a_terminal = |answer: &str| {
-        ok(&run_with_input(
-            w.env
-                .command("python3")
-                .args([
-                    "-c",
-                    crate::setup_interactive::EXPECT,
-                    "60",
-                    "[y/N] ",
-                    answer,
-                    "--",
-                    BIN,
-                ])
-                .args(provision_args("green-admin", "blue-admin", "the-bucket"))
-                .arg("--create-bucket"),
-            None,
-        ))
+        let mut args = provision_args("green-admin", "blue-admin", "the-bucket");
+        args.push("--create-bucket");
+        crate::setup_interactive::on_a_terminal(&w.env, "60", &[("[y/N] ", answer)], &args)
     };
     let shown = on_a_terminal("n");
     assert!(shown.contains("EXIT 1"), "{shown}");

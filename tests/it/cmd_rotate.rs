@@ -177,19 +177,7 @@ fn on_a_terminal_rotate_asks_first() {
     let old_id = w.t.access_key_id.clone();
     // Through a pseudo-terminal (setup_interactive's expect script).
     let on_a_terminal = |answer: &str| {
-        ok(&run_with_input(
-            w.env.command("python3").args([
-                "-c",
-                crate::setup_interactive::EXPECT,
-                "60",
-                "[y/N] ",
-                answer,
-                "--",
-                BIN,
-                "rotate",
-            ]),
-            None,
-        ))
+        crate::setup_interactive::on_a_terminal(&w.env, "60", &[("[y/N] ", answer)], &["rotate"])
     };
     let shown = on_a_terminal("n");
     assert!(shown.contains("EXIT 1"), "{shown}");

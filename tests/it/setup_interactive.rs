@@ -11,7 +11,7 @@ use common::*;
 /// Runs CMD on a new pty (stdin, stdout, stderr, controlling terminal), waits
 /// for each prompt in turn and types its answer; prints what the terminal
 /// showed, then `EXIT <code>`.
-pub(crate) const EXPECT: &str = r#"
+const EXPECT: &str = r#"
 import os, pty, select, sys, time
 args = sys.argv[1:]
 timeout = float(args.pop(0))
@@ -47,6 +47,24 @@ sys.stdout.write(seen.decode("utf-8", "replace"))
 print("\nEXIT", os.waitstatus_to_exitcode(status))
 "#;
 
+/// Runs crossrole with `args` on a pseudo-terminal through [`EXPECT`],
+/// answering each `(prompt, answer)` of `dialogue` in turn within
+/// `timeout` seconds; returns what the terminal showed, then `EXIT <code>`.
+pub(crate) fn on_a_terminal(
+    env: &TestEnv,
+    timeout: &str,
+    dialogue: &[(&str, &str)],
+    args: &[&str],
+) -> String {
+    let mut cmd = env.command("python3");
+    cmd.args(["-c", EXPECT, timeout]);
+    for (prompt, answer) in dialogue {
+        cmd.args([prompt, answer]);
+    }
+    cmd.args(["--", BIN]).args(args);
+    ok(&run_with_input(&mut cmd, None))
+}
+
 const KEY_ID: &str = "AKIAQWERTYUIOPASDFGH";
 const SECRET: &str = "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";
 const ROLE: &str = "arn:aws:iam::222222222222:role/CrossAccountS3Access-Role";
@@ -54,26 +72,17 @@ const ROLE: &str = "arn:aws:iam::222222222222:role/CrossAccountS3Access-Role";
 #[test]
 fn asks_for_everything_missing_and_hides_the_secret() {
     let env = TestEnv::keyutils();
-    let out = ok(&run_with_input(
-        env.command("python3").args([
-            "-c",
-            EXPECT,
-            "30",
-            "Access key id for profile green",
-            KEY_ID,
-            "Secret access key",
-            SECRET,
-            "Role to assume",
-            ROLE,
-            "Region [us-east-1]",
-            "ap-southeast-2",
-            "--",
-            BIN,
-            "setup",
-            "--no-verify",
-        ]),
-        None,
-    ));
+    let out = on_a_terminal(
+        &env,
+        "30",
+        &[
+            ("Access key id for profile green", KEY_ID),
+            ("Secret access key", SECRET),
+            ("Role to assume", ROLE),
+            ("Region [us-east-1]", "ap-southeast-2"),
+        ],
+        &["setup", "--no-verify"],
+    );
     assert!(out.contains("EXIT 0"), "{out}");
     assert!(!out.contains(SECRET), "the secret was echoed: {out}");
     assert!(
@@ -94,20 +103,12 @@ fn asks_for_everything_missing_and_hides_the_secret() {
 #[test]
 fn a_bad_answer_is_refused_with_nothing_written() {
     let env = TestEnv::keyutils();
-    let out = ok(&run_with_input(
-        env.command("python3").args([
-            "-c",
-            EXPECT,
-            "30",
-            "Access key id for profile green",
-            "not-a-key",
-            "--",
-            BIN,
-            "setup",
-            "--no-verify",
-        ]),
-        None,
-    ));
+    let out = on_a_terminal(
+        &env,
+        "30",
+        &[("Access key id for profile green", "not-a-key")],
+        &["setup", "--no-verify"],
+    );
     assert!(out.contains("EXIT 1"), "{out}");
     assert!(out.contains("is not an access key id"), "{out}");
     assert!(!env.config.exists());
@@ -122,26 +123,20 @@ fn offers_to_import_a_plaintext_key_and_confirms_on_keyutils() {
     env.write_credentials(&format!(
         "[green]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n"
     ));
-    let out = ok(&run_with_input(
-        env.command("python3").args([
-            "-c",
-            EXPECT,
-            "30",
-            "Move it into the keyring and remove it from there? [Y/n]",
-            "",
-            "Role to assume",
-            ROLE,
-            "Region [us-east-1]",
-            "",
-            "Delete the plaintext key anyway? [y/N]",
-            "y",
-            "--",
-            BIN,
-            "setup",
-            "--no-verify",
-        ]),
-        None,
-    ));
+    let out = on_a_terminal(
+        &env,
+        "30",
+        &[
+            (
+                "Move it into the keyring and remove it from there? [Y/n]",
+                "",
+            ),
+            ("Role to assume", ROLE),
+            ("Region [us-east-1]", ""),
+            ("Delete the plaintext key anyway? [y/N]", "y"),
+        ],
+        &["setup", "--no-verify"],
+    );
     assert!(out.contains("EXIT 0"), "{out}");
     assert!(!out.contains("Access key id for profile"), "{out}");
     assert!(out.contains("AKIA…DFGH"), "{out}");
@@ -158,15 +153,11 @@ fn refusing_to_delete_the_only_copy_on_keyutils_changes_nothing() {
     let creds =
         format!("[green]\naws_access_key_id = {KEY_ID}\naws_secret_access_key = {SECRET}\n");
     env.write_credentials(&creds);
-    let out = ok(&run_with_input(
-        env.command("python3").args([
-            "-c",
-            EXPECT,
-            "30",
-            "Delete the plaintext key anyway? [y/N]",
-            "",
-            "--",
-            BIN,
+    let out = on_a_terminal(
+        &env,
+        "30",
+        &[("Delete the plaintext key anyway? [y/N]", "")],
+        &[
             "setup",
             "--import-credentials",
             "--role-arn",
@@ -174,9 +165,8 @@ fn refusing_to_delete_the_only_copy_on_keyutils_changes_nothing() {
             "--region",
             "eu-west-1",
             "--no-verify",
-        ]),
-        None,
-    ));
+        ],
+    );
     assert!(out.contains("EXIT 1"), "{out}");
     assert!(out.contains("--keep-backup"), "{out}");
     assert_eq!(env.read_credentials(), creds);

@@ -670,6 +670,11 @@ pub fn tutorial_commands(w: &CmdWorld) {
         &format!("s3://{}/", w.t.bucket),
     ]));
     assert!(listing.contains("foo"), "{listing}");
+    blue_is_denied_other_bucket(env);
+}
+
+/// Blue's role may not list `other-bucket`, a bucket of its own account.
+pub fn blue_is_denied_other_bucket(env: &TestEnv) {
     let denied = env.aws(&[
         "--profile",
         "blue",
