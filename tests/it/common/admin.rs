@@ -1,10 +1,9 @@
 //! Two empty moto accounts with an admin in each, as profiles `green-admin`
 //! and `blue-admin` (static keys), for provision, deprovision and rotate.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use super::{ok, Moto, TestEnv};
+use super::{moto_fixture, ok, Moto, TestEnv};
 
 pub const GREEN: &str = "111111111111";
 pub const BLUE: &str = "222222222222";
@@ -20,20 +19,7 @@ pub struct AdminWorld {
 /// `fixture` takes admins.py's options.
 pub fn admin_world(env: TestEnv, fixture: &[&str]) -> AdminWorld {
     let moto = Moto::start();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/admins.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .arg(moto.url())
-        .args(fixture)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .output()
-        .expect("python3");
-    assert!(
-        out.status.success(),
-        "admins fixture failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let json = moto_fixture("admins.py", &moto, fixture);
     let mut env = env;
     env.endpoint = Some(moto.url());
     let k = |side: &str, f: &str| json[side][f].as_str().unwrap().to_string();

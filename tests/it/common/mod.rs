@@ -396,9 +396,17 @@ pub fn fails_with(o: &Output, parts: &[&str]) -> String {
 /// `--second-role NAME` (`second_role_arn`) and `--two-keys`
 /// (`access_key_id_2`, `secret_access_key_2`) add.
 pub fn tutorial_json(moto: &Moto, extra: &[&str]) -> serde_json::Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tutorial.py");
+    moto_fixture("tutorial.py", moto, extra)
+}
+
+/// Runs `tests/fixtures/SCRIPT` against moto with `extra` options; its
+/// JSON answer.
+pub fn moto_fixture(script: &str, moto: &Moto, extra: &[&str]) -> serde_json::Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(script);
     let out = Command::new("python3")
-        .arg(script)
+        .arg(path)
         .arg(moto.url())
         .args(extra)
         .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -406,10 +414,18 @@ pub fn tutorial_json(moto: &Moto, extra: &[&str]) -> serde_json::Value {
         .expect("python3");
     assert!(
         out.status.success(),
-        "tutorial fixture failed: {}",
+        "fixture {script} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Whether the kernel session keyring holds a crossrole key for `profile`.
+pub fn kernel_keyring_has_key(profile: &str) -> bool {
+    keyctl(&["search", "@s", "user", &format!("crossrole:key:{profile}")])
+        .status
+        .code()
+        == Some(0)
 }
 
 /// Turns moto's IAM enforcement off (`on == false`) or back on.
