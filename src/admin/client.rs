@@ -5,6 +5,7 @@
 //! (rotate, doctor) goes through the same loader with the key as the
 //! credentials, so endpoints and regions are read as the SDKs read them.
 
+use std::cell::OnceCell;
 use std::future::Future;
 use std::time::Duration;
 
@@ -26,6 +27,10 @@ use super::error::{AwsError, Context};
 pub struct Aws {
     rt: tokio::runtime::Runtime,
     conf: SdkConfig,
+    /// Each client built once, at its first call: one admin command makes
+    /// dozens of calls with the same configuration.
+    iam: OnceCell<aws_sdk_iam::Client>,
+    s3: OnceCell<aws_sdk_s3::Client>,
     /// Shown in messages: `profile green-admin`, `key AKIA…WXYZ`.
     pub who: String,
 }
@@ -92,11 +97,11 @@ impl Aws {
         }
         let rt = runtime()?;
         let conf = rt.block_on(loader(profile, region).load());
-        Ok(Aws {
+        Ok(Aws::new(
             rt,
-            conf: with_default_region(conf),
-            who: format!("profile {profile}"),
-        })
+            with_default_region(conf),
+            format!("profile {profile}"),
+        ))
     }
 
     /// A stored long-term key, for IAM, with `profile`'s region and IAM
@@ -149,11 +154,7 @@ impl Aws {
                 .map_err(|e| Error::Other(e.to_string()))?;
             b = b.http_client(client);
         }
-        Ok(Aws {
-            rt: runtime()?,
-            conf: b.build(),
-            who,
-        })
+        Ok(Aws::new(runtime()?, b.build(), who))
     }
 
     pub fn region(&self) -> String {
@@ -167,12 +168,23 @@ impl Aws {
         self.rt.block_on(f)
     }
 
-    pub fn iam(&self) -> aws_sdk_iam::Client {
-        aws_sdk_iam::Client::new(&self.conf)
+    fn new(rt: tokio::runtime::Runtime, conf: SdkConfig, who: String) -> Aws {
+        Aws {
+            rt,
+            conf,
+            iam: OnceCell::new(),
+            s3: OnceCell::new(),
+            who,
+        }
     }
 
-    pub fn s3(&self) -> aws_sdk_s3::Client {
-        aws_sdk_s3::Client::new(&self.conf)
+    pub fn iam(&self) -> &aws_sdk_iam::Client {
+        self.iam
+            .get_or_init(|| aws_sdk_iam::Client::new(&self.conf))
+    }
+
+    pub fn s3(&self) -> &aws_sdk_s3::Client {
+        self.s3.get_or_init(|| aws_sdk_s3::Client::new(&self.conf))
     }
 
     /// Whose credentials these are; the first call, so a profile the SDK
